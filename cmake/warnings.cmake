@@ -1,0 +1,12 @@
+# sfumato_set_warnings(<target>): the project's warning flags; -Werror only when SFUMATO_WERROR is ON.
+option(SFUMATO_WERROR "Treat warnings as errors" OFF)
+function(sfumato_set_warnings target)
+    if(MSVC)
+        target_compile_options(${target} PRIVATE /W4)
+    else()
+        target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter)
+    endif()
+    if(SFUMATO_WERROR)
+        target_compile_options(${target} PRIVATE $<IF:$<CXX_COMPILER_ID:MSVC>,/WX,-Werror>)
+    endif()
+endfunction()
