@@ -11,9 +11,8 @@ Image image_from_tensor(const torch::Tensor& t) {
     if (x.dim() != 3 || x.size(0) != 3) {
         throw Error("image_from_tensor: expected [3, H, W] or [1, 3, H, W], got " + c10::str(t.sizes()));
     }
-    auto u8 = ((x.detach().to(torch::kCPU, torch::kFloat32) + 1.0) * 127.5)
-                  .round()
-                  .clamp(0, 255)
+    // A1111 and the CompVis scripts: u8 = trunc(255 * clamp((x + 1) / 2, 0, 1)), truncation, not rounding.
+    auto u8 = (((x.detach().to(torch::kCPU, torch::kFloat32) + 1.0) / 2.0).clamp(0.0, 1.0) * 255.0)
                   .to(torch::kUInt8)
                   .permute({1, 2, 0})  // [H, W, 3]
                   .contiguous();

@@ -16,7 +16,7 @@ struct Image {
     bool empty() const { return rgb.empty(); }
 };
 
-/// [3, H, W] or [1, 3, H, W] float in [-1, 1] (any device/dtype) → Image (rounded, clamped).
+/// [3, H, W] or [1, 3, H, W] float in [-1, 1] (any device/dtype) → Image (clamped, truncated as A1111 saves).
 Image image_from_tensor(const torch::Tensor& t);
 /// Image → [1, 3, H, W] float32 in [-1, 1] on the CPU.
 torch::Tensor tensor_from_image(const Image& image);
