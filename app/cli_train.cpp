@@ -1,0 +1,54 @@
+// sfumato-cli train: trains the embedded "Sfumato Shapes" model (resumable).
+#include <cstdio>
+#include <iostream>
+#include <unistd.h>
+
+#include "app/cli_args.h"
+#include "core/error.h"
+#include "train/shapes_trainer.h"
+
+namespace sf::cli {
+
+int cmd_train(const Args& args) {
+    args.allow_only({"output", "work-dir", "reuse-vae", "vae-steps", "vae-batch", "steps", "batch", "lr", "seed",
+                     "device", "dataset", "verbose"});
+    train::TrainOptions o;
+    o.output = args.get("output", "sfumato-shapes.safetensors");
+    o.work_dir = args.get("work-dir", o.output.string() + ".train");
+    o.reuse_vae = args.get("reuse-vae", "");
+    o.vae_steps = args.get_int("vae-steps", o.vae_steps);
+    o.vae_batch = args.get_int("vae-batch", o.vae_batch);
+    o.steps = args.get_int("steps", o.steps);
+    o.batch = args.get_int("batch", o.batch);
+    o.lr = args.get_double("lr", o.lr);
+    o.seed = static_cast<uint64_t>(args.get_int("seed", static_cast<int>(o.seed)));
+    o.device = args.get("device", "cpu");
+    o.dataset_size = args.get_int("dataset", o.dataset_size);
+    if (o.steps < 1 || o.batch < 1 || o.vae_steps < 0) {
+        throw Error("--steps and --batch must be positive, --vae-steps not negative");
+    }
+    const bool tty = ::isatty(STDERR_FILENO);
+    const auto start = std::chrono::steady_clock::now();
+    o.progress = [&](const std::string& stage, int step, int steps, double loss) {
+        double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        char line[160];
+        const int width = 30;
+        int filled = steps ? width * step / steps : width;
+        std::string bar(static_cast<size_t>(filled), '#');
+        bar.resize(width, '.');
+        std::snprintf(line, sizeof line, "%-4s [%s] %d/%d  loss %.4f  %.0fs", stage.c_str(), bar.c_str(), step, steps,
+                      loss, s);
+        if (tty) {
+            std::cerr << '\r' << line << (step == steps ? "\n" : "") << std::flush;
+        } else if (step % 100 == 0 || step == steps) {
+            std::cerr << line << '\n';
+        }
+    };
+    auto report = train::train_shapes(o);
+    std::cout << "wrote " << o.output.string() << ": VAE " << report.vae_steps << " steps, UNet " << report.steps
+              << " steps, loss " << report.loss << ", latent scale " << report.latent_scale << ", "
+              << report.seconds << " s\n";
+    return 0;
+}
+
+}  // namespace sf::cli

@@ -1,0 +1,59 @@
+// The trainer of the embedded default model, "Sfumato Shapes": a small SD1-family latent diffusion model
+// (KL VAE + CLIP-shaped text transformer + UNet, the very modules real checkpoints load into), trained on
+// the procedural Shapes pictures with the denoising objective.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "core/models/clip.h"
+#include "core/models/unet.h"
+#include "core/models/vae.h"
+
+namespace sf::train {
+
+/// The embedded model's architecture (64x64 pictures, 8x8x4 latents).
+struct ShapesArchitecture {
+    vae::VAEConfig vae;
+    TextConfig text;
+    unet::UNetConfig unet;
+    int image_size = 64;
+};
+ShapesArchitecture shapes_architecture(int vocab_size);
+
+struct TrainOptions {
+    std::filesystem::path output;    ///< the finished single-file checkpoint (.safetensors)
+    std::filesystem::path work_dir;  ///< resumable state (checkpoints every `save_every` steps)
+    std::filesystem::path reuse_vae; ///< take the VAE from this checkpoint instead of training one
+    int vae_steps = 1200;
+    int vae_batch = 16;
+    double vae_lr = 2e-3;
+    int steps = 6000;                ///< UNet + text encoder steps
+    int batch = 64;
+    double lr = 1e-3;
+    double ema_decay = 0.999;
+    double uncond_probability = 0.1; ///< captions dropped for classifier-free guidance
+    int dataset_size = 16000;        ///< pictures rendered and encoded once for the UNet stage
+    int save_every = 500;
+    uint64_t seed = 1;
+    std::string device = "cpu";
+    /// Called every few steps: stage ("vae" / "unet"), step, steps, smoothed loss.
+    std::function<void(const std::string& stage, int step, int steps, double loss)> progress;
+};
+
+/// What the run did, for the model card.
+struct TrainReport {
+    int vae_steps = 0;
+    int steps = 0;
+    double vae_loss = 0;
+    double loss = 0;
+    double seconds = 0;
+    double latent_scale = 0;
+    std::filesystem::path loss_csv;  ///< step,stage,loss rows (the model card's loss curve)
+};
+
+/// Trains (resuming from work_dir when it holds a state) and writes `output`. Throws sf::Error.
+TrainReport train_shapes(const TrainOptions& options);
+
+}  // namespace sf::train
