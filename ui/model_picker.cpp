@@ -29,11 +29,11 @@ ModelPicker::ModelPicker(QWidget* parent) : QWidget(parent) {
     m_combo->setObjectName(QStringLiteral("modelCombo"));
     auto* view = new QTreeView(m_combo);
     view->setRootIsDecorated(false);
-    view->header()->setStretchLastSection(false);
-    view->header()->setSectionResizeMode(0, QHeaderView::Stretch);
     view->setMinimumWidth(360);
     m_combo->setModel(m_model);
     m_combo->setView(view);
+    view->header()->setStretchLastSection(false);
+    view->header()->setSectionResizeMode(0, QHeaderView::Stretch);
     m_combo->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
     auto* rescanButton = new QToolButton(this);
     rescanButton->setText(QStringLiteral("⟳"));

@@ -19,9 +19,11 @@ bool writePng(const QString& path, const QImage& image, const QString& parameter
         }
         return false;
     }
+    // QImage::setText keeps newlines (QImageWriter::setText would simplify the whitespace away).
+    QImage tagged = image;
+    tagged.setText(QStringLiteral("parameters"), parameters);
     QImageWriter writer(&file, "png");
-    writer.setText(QStringLiteral("parameters"), parameters);
-    if (!writer.write(image)) {
+    if (!writer.write(tagged)) {
         if (error) {
             *error = writer.errorString();
         }
@@ -58,8 +60,11 @@ QString nextImagePath(const QString& folder, qint64 seed) {
 }
 
 QString readPngParameters(const QString& path) {
+    // QImageReader::text() returns whitespace-simplified text; the decoded QImage keeps the newlines.
     QImageReader reader(path);
-    return reader.text(QStringLiteral("parameters"));
+    const QImage image = reader.read();
+    const QString text = image.text(QStringLiteral("parameters"));
+    return text.isEmpty() ? reader.text(QStringLiteral("parameters")) : text;
 }
 
 }  // namespace sf::ui

@@ -13,7 +13,7 @@ bool writePng(const QString& path, const QImage& image, const QString& parameter
 /// A new file name in `folder` for an image of `seed`: "00012-1234.png" (never an existing one).
 QString nextImagePath(const QString& folder, qint64 seed);
 
-/// The "parameters" text stored in a PNG (empty when none).
+/// The "parameters" text stored in a PNG, newlines kept (empty when none). Decodes the image.
 QString readPngParameters(const QString& path);
 
 }  // namespace sf::ui

@@ -92,8 +92,9 @@ ReferencePanel::ReferencePanel(QWidget* parent) : QWidget(parent) {
 bool ReferencePanel::loadFile(const QString& path) {
     QImageReader reader(path);
     reader.setAutoTransform(true);
-    const QString parameters = reader.text(QStringLiteral("parameters"));
     QImage image = reader.read();
+    // The decoded image keeps the text's newlines (QImageReader::text() simplifies whitespace).
+    QString parameters = image.text(QStringLiteral("parameters"));
     if (image.isNull()) {
         Q_EMIT failed(tr("Cannot read %1: %2").arg(path, reader.errorString()));
         return false;

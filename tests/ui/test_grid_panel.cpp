@@ -5,7 +5,7 @@
 
 #include <catch2/catch_test_macros.hpp>
 
-#include "tests/ui/ui_fixture.h"
+#include "tests/ui/window_fixture.h"
 #include "ui/generation_controller.h"
 #include "ui/grid_panel.h"
 #include "ui/grid_plan.h"

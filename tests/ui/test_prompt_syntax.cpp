@@ -1,7 +1,7 @@
 // Emphasis editing (A1111 Ctrl+Up/Down), token counter and parameters text.
 #include <catch2/catch_test_macros.hpp>
 
-#include "tests/ui/ui_fixture.h"
+#include "tests/ui/window_fixture.h"
 #include "ui/parameters_text.h"
 #include "ui/prompt_edit.h"
 #include "ui/prompt_panel.h"

@@ -6,7 +6,7 @@
 
 #include <iostream>
 
-#include "tests/ui/ui_fixture.h"
+#include "tests/ui/window_fixture.h"
 #include "ui/generation_controller.h"
 #include "ui/image_view.h"
 #include "ui/prompt_panel.h"

@@ -7,12 +7,19 @@
 #include <QTest>
 #include <QTimer>
 
+#include <catch2/catch_tostring.hpp>
+
 #include <functional>
 #include <memory>
 
 #include "tests/ui/fake_runner.h"
 #include "ui/main_window.h"
 #include "ui/settings.h"
+
+template <>
+struct Catch::StringMaker<QString> {
+    static std::string convert(const QString& s) { return '"' + s.toStdString() + '"'; }
+};
 
 namespace sf::test {
 
