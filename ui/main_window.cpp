@@ -114,6 +114,9 @@ MainWindow::MainWindow(GenerationController::Runner runner, const Settings& sett
     historyDock->setObjectName(QStringLiteral("historyDock"));
     historyDock->setWidget(m_historyPanel);
     addDockWidget(Qt::BottomDockWidgetArea, historyDock);
+    resizeDocks({historyDock}, {170}, Qt::Vertical);
+    resizeDocks({queueDock}, {260}, Qt::Horizontal);
+    left->setSizes({600, 260});
     buildMenus();
     statusBar()->showMessage(tr("Ready"));
 
