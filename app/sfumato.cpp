@@ -1,15 +1,23 @@
 // sfumato: the desktop app's entry point.
 #include <QApplication>
+#include <QSettings>
 
+#include "app/fake_pipeline_runner.h"
 #include "core/device.h"
 #include "ui/main_window.h"
+#include "ui/settings.h"
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
     QApplication::setApplicationName("Sfumato");
     QApplication::setOrganizationName("Sfumato");
     sf::init_threads();
-    sf::ui::MainWindow window;
+    QSettings store;
+    const sf::ui::Settings settings = sf::ui::Settings::load(store);
+    // TEMPORARY: the fake runner until the pipeline is linked; then sf::make_pipeline_runner().
+    sf::ui::MainWindow window(sf::make_fake_pipeline_runner(), settings);
     window.show();
-    return QApplication::exec();
+    const int rc = QApplication::exec();
+    window.settings().save(store);
+    return rc;
 }

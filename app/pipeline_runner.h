@@ -1,0 +1,5 @@
+#pragma once
+
+#include "core/worker.h"
+
+namespace sf { JobRunner make_pipeline_runner(); }

@@ -1,0 +1,28 @@
+// Settings <-> QSettings: folders, device, precision, preview mode and the last parameters.
+#pragma once
+
+#include <QSettings>
+#include <QString>
+
+#include "ui/generation_params.h"
+
+namespace sf::ui {
+
+/// What the app remembers between runs.
+struct Settings {
+    QString modelsFolder;
+    QString outputFolder;
+    QString device = QStringLiteral("auto");     ///< "auto", "cpu", "cuda:N"
+    QString precision = QStringLiteral("auto");  ///< "auto", "fp32", "fp16", "bf16"
+    QString previewMode = QStringLiteral("latent");
+    GenerationParams lastParams;
+    bool hasLastParams = false;  ///< false on first start
+
+    /// Reads `store` (defaults: folders under the user's data location).
+    static Settings load(QSettings& store);
+    void save(QSettings& store) const;
+    /// The history database path (in the output folder).
+    QString databasePath() const;
+};
+
+}  // namespace sf::ui

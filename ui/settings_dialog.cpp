@@ -1,0 +1,81 @@
+#include "ui/settings_dialog.h"
+
+#include <QComboBox>
+#include <QDialogButtonBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLineEdit>
+#include <QPushButton>
+
+namespace sf::ui {
+
+namespace {
+
+QWidget* folderRow(QLineEdit* edit, QWidget* parent) {
+    auto* row = new QWidget(parent);
+    auto* layout = new QHBoxLayout(row);
+    layout->setContentsMargins(0, 0, 0, 0);
+    auto* browse = new QPushButton(QObject::tr("Browse…"), row);
+    layout->addWidget(edit, 1);
+    layout->addWidget(browse);
+    QObject::connect(browse, &QPushButton::clicked, row, [edit, row] {
+        const QString dir = QFileDialog::getExistingDirectory(row, QString(), edit->text());
+        if (!dir.isEmpty()) {
+            edit->setText(dir);
+        }
+    });
+    return row;
+}
+
+void select(QComboBox* box, const QString& value) {
+    const int index = box->findData(value);
+    box->setCurrentIndex(index >= 0 ? index : 0);
+}
+
+}  // namespace
+
+SettingsDialog::SettingsDialog(const Settings& s, int cudaDevices, QWidget* parent) : QDialog(parent) {
+    setWindowTitle(tr("Settings"));
+    m_models = new QLineEdit(s.modelsFolder, this);
+    m_output = new QLineEdit(s.outputFolder, this);
+    m_device = new QComboBox(this);
+    m_device->addItem(tr("Automatic"), QStringLiteral("auto"));
+    m_device->addItem(tr("CPU"), QStringLiteral("cpu"));
+    for (int i = 0; i < cudaDevices; ++i) {
+        m_device->addItem(tr("CUDA %1").arg(i), QStringLiteral("cuda:%1").arg(i));
+    }
+    m_precision = new QComboBox(this);
+    m_precision->addItem(tr("Automatic"), QStringLiteral("auto"));
+    m_precision->addItem(QStringLiteral("fp32"), QStringLiteral("fp32"));
+    m_precision->addItem(QStringLiteral("fp16"), QStringLiteral("fp16"));
+    m_precision->addItem(QStringLiteral("bf16"), QStringLiteral("bf16"));
+    m_preview = new QComboBox(this);
+    m_preview->addItem(tr("Latent approximation"), QStringLiteral("latent"));
+    m_preview->addItem(tr("None"), QStringLiteral("none"));
+    select(m_device, s.device);
+    select(m_precision, s.precision);
+    select(m_preview, s.previewMode);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
+    auto* form = new QFormLayout(this);
+    form->addRow(tr("Models folder"), folderRow(m_models, this));
+    form->addRow(tr("Output folder"), folderRow(m_output, this));
+    form->addRow(tr("Device"), m_device);
+    form->addRow(tr("Precision"), m_precision);
+    form->addRow(tr("Preview"), m_preview);
+    form->addRow(buttons);
+    connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+}
+
+Settings SettingsDialog::settings(const Settings& base) const {
+    Settings s = base;
+    s.modelsFolder = m_models->text();
+    s.outputFolder = m_output->text();
+    s.device = m_device->currentData().toString();
+    s.precision = m_precision->currentData().toString();
+    s.previewMode = m_preview->currentData().toString();
+    return s;
+}
+
+}  // namespace sf::ui
