@@ -256,9 +256,9 @@ std::string rate_and_eta(int step, int steps, double its) {
     if (its > 0) {
         const double eta = (steps - step) / its;
         if (its >= 1) {
-            std::snprintf(buf, sizeof buf, "%.1f it/s  ETA %.0fs", its, std::ceil(eta));
+            std::snprintf(buf, sizeof buf, "%.1f it/s  ETA %lds", its, std::lround(eta));
         } else {
-            std::snprintf(buf, sizeof buf, "%.1f s/it  ETA %.0fs", 1 / its, std::ceil(eta));
+            std::snprintf(buf, sizeof buf, "%.1f s/it  ETA %lds", 1 / its, std::lround(eta));
         }
     } else {
         std::snprintf(buf, sizeof buf, "-- it/s");

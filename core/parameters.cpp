@@ -106,7 +106,7 @@ void split_old_sampler_name(GenerateRequest& r) {
     for (std::string_view suffix : {" Karras", " Exponential"}) {
         if (r.sampler.size() > suffix.size() && r.sampler.ends_with(suffix)) {
             r.schedule = std::string(suffix.substr(1));
-            r.sampler.resize(r.sampler.size() - suffix.size());
+            r.sampler.erase(r.sampler.size() - suffix.size());
             return;
         }
     }

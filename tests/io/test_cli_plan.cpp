@@ -187,7 +187,7 @@ TEST_CASE("cli: output targets and A1111 numbering", "[unit]") {
 }
 
 TEST_CASE("cli: progress bar and plain progress line", "[unit]") {
-    CHECK(format_progress_bar(12, 20, 3.4) == "[############........] 12/20  3.4 it/s  ETA 3s");
+    CHECK(format_progress_bar(12, 20, 3.4) == "[############........] 12/20  3.4 it/s  ETA 2s");
     CHECK(format_progress_bar(0, 20, 0) == "[....................] 0/20  -- it/s");
     CHECK(format_progress_bar(20, 20, 2.0, 10) == "[##########] 20/20  2.0 it/s  ETA 0s");
     CHECK(format_progress_line(3, 10, 0.5) == "step 3/10  2.0 s/it  ETA 14s");

@@ -76,7 +76,9 @@ TEST_CASE("png: a non-Latin-1 prompt goes to iTXt and reads back as UTF-8", "[un
     r.prompt = "\xE7\x8C\xAB\xE3\x81\xA8\xE7\x8A\xAC, a cat \xF0\x9F\x90\xB1: \"cute\"\nsecond line";  // 猫と犬, 🐱
     r.negative_prompt = "blurry, \xE4\xBD\x8E\xE5\x93\x81\xE8\xB3\xAA";                                   // 低品質
     r.seed = 77;
-    const auto text = sf::format_parameters(r, {.model_name = "m"});
+    sf::InfotextInfo info;
+    info.model_name = "m";
+    const auto text = sf::format_parameters(r, info);
     sf::io::write_png(path, gradient(16, 16), {{"parameters", text}});
     const auto bytes = file_bytes(path);
     CHECK(bytes.find("iTXtparameters") != std::string::npos);
@@ -103,7 +105,10 @@ TEST_CASE("png: a prompt with commas, colons and newlines round-trips with its p
     r.seed = 4000000000LL;
     r.width = 768;
     r.height = 512;
-    sf::InfotextInfo info{.model_hash = "abcdef0123", .model_name = "v1-5, pruned: ema", .version = "sfumato 0.1.0"};
+    sf::InfotextInfo info;
+    info.model_hash = "abcdef0123";
+    info.model_name = "v1-5, pruned: ema";
+    info.version = "sfumato 0.1.0";
     sf::io::write_png(path, gradient(8, 8), {{"parameters", sf::format_parameters(r, info)}});
     auto p = sf::parse_parameters(sf::io::find_png_text(sf::io::read_png_text(path), "parameters"));
     CHECK(p.request.prompt == r.prompt);
