@@ -1,5 +1,7 @@
 #include "app/cli_args.h"
 
+#include <cerrno>
+#include <climits>
 #include <cstdlib>
 
 #include "core/error.h"
@@ -23,7 +25,7 @@ Args::Args(int argc, char** argv, int first, std::set<std::string> flags) {
             order_.push_back(name);
         } else {
             if (i + 1 >= argc) {
-                throw Error("option --" + name + " needs a value");
+                throw UsageError("option --" + name + " needs a value");
             }
             options_.emplace(name, argv[++i]);
             order_.push_back(name);
@@ -60,11 +62,26 @@ int Args::get_int(const std::string& name, int fallback) const {
         return fallback;
     }
     char* end = nullptr;
+    errno = 0;
     long n = std::strtol(v->c_str(), &end, 10);
-    if (v->empty() || *end != '\0') {
-        throw Error("--" + name + " expects a whole number, got '" + *v + "'");
+    if (v->empty() || *end != '\0' || errno == ERANGE || n < INT_MIN || n > INT_MAX) {
+        throw UsageError("--" + name + " expects a whole number, got '" + *v + "'");
     }
     return static_cast<int>(n);
+}
+
+int64_t Args::get_int64(const std::string& name, int64_t fallback) const {
+    auto v = get(name);
+    if (!v) {
+        return fallback;
+    }
+    char* end = nullptr;
+    errno = 0;
+    long long n = std::strtoll(v->c_str(), &end, 10);
+    if (v->empty() || *end != '\0' || errno == ERANGE) {
+        throw UsageError("--" + name + " expects a whole number, got '" + *v + "'");
+    }
+    return static_cast<int64_t>(n);
 }
 
 double Args::get_double(const std::string& name, double fallback) const {
@@ -75,7 +92,7 @@ double Args::get_double(const std::string& name, double fallback) const {
     char* end = nullptr;
     double d = std::strtod(v->c_str(), &end);
     if (v->empty() || *end != '\0') {
-        throw Error("--" + name + " expects a number, got '" + *v + "'");
+        throw UsageError("--" + name + " expects a number, got '" + *v + "'");
     }
     return d;
 }
@@ -83,7 +100,7 @@ double Args::get_double(const std::string& name, double fallback) const {
 void Args::allow_only(const std::set<std::string>& known) const {
     for (const auto& name : order_) {
         if (!known.count(name)) {
-            throw Error("unknown option --" + name);
+            throw UsageError("unknown option --" + name);
         }
     }
 }

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "app/cli_args.h"
+#include "app/cli_commands.h"
 #include "core/checkpoint/checkpoint.h"
 #include "core/error.h"
 
@@ -12,7 +13,7 @@ namespace sf::cli {
 int cmd_inspect(const Args& args) {
     args.allow_only({"keys"});
     if (args.positional().size() != 1) {
-        throw Error("usage: sfumato-cli inspect PATH [--keys]");
+        throw UsageError("usage: sfumato-cli inspect PATH [--keys]");
     }
     auto ckpt = Checkpoint::open(args.positional()[0], Validation::header_only);
     std::cout << "file:       " << ckpt.path().string() << '\n';

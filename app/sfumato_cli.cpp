@@ -4,13 +4,11 @@
 #include <string>
 
 #include "app/cli_args.h"
+#include "app/cli_commands.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "core/log.h"
 
-namespace sf::cli {
-int cmd_inspect(const Args& args);
-}  // namespace sf::cli
 
 namespace {
 
@@ -22,6 +20,10 @@ struct CommandEntry {
 
 const CommandEntry kCommands[] = {
     {"inspect", sf::cli::cmd_inspect, "PATH            family, components, dtypes, parameters, config"},
+#ifdef SFUMATO_HAVE_IO
+    {"generate", sf::cli::cmd_generate, "[PROMPT] ...   text (or image) to PNG files; --help for options"},
+    {"grid", sf::cli::cmd_grid, "[PROMPT] AXES ...  labelled comparison grid (--seeds, --cfgs, ...)"},
+#endif
 };
 
 void usage(std::ostream& out) {
@@ -29,7 +31,8 @@ void usage(std::ostream& out) {
     for (const auto& c : kCommands) {
         out << "  " << c.name << ' ' << c.help << '\n';
     }
-    out << "\nglobal options: --verbose (debug log), --threads N\n";
+    out << "\nglobal options: --verbose (debug log), --threads N\n"
+           "exit status: 0 done, 1 failed, 2 bad usage, 130 cancelled (Ctrl+C)\n";
 }
 
 }  // namespace
@@ -54,6 +57,10 @@ int main(int argc, char** argv) {
                 std::set<std::string> flags = {"verbose", "keys", "help"};
                 sf::cli::Args args(argc, argv, 2, flags);
                 return c.run(args);
+            } catch (const sf::cli::UsageError& e) {
+                std::cerr << "sfumato-cli " << c.name << ": " << e.what() << "\n(see sfumato-cli " << c.name
+                          << " --help)\n";
+                return 2;
             } catch (const sf::Cancelled&) {
                 std::cerr << "sfumato-cli: cancelled\n";
                 return 130;
