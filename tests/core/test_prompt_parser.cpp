@@ -8,7 +8,7 @@
 
 #include "core/json.h"
 #include "core/models/prompt_parser.h"
-#include "support/conformance.h"
+#include "tests/support/conformance.h"
 
 namespace {
 

@@ -14,7 +14,7 @@
 #include "core/json.h"
 #include "core/models/tokenizer.h"
 #include "core/unicode.h"
-#include "support/conformance.h"
+#include "tests/support/conformance.h"
 
 namespace {
 
