@@ -13,7 +13,9 @@ namespace {
 
 constexpr int kMaxBits = 15;
 
-[[noreturn]] void corrupt(const char* what) { throw Error(std::string("inflate: corrupt data: ") + what); }
+[[noreturn]] void corrupt(const char* what) {
+    throw Error(std::string("inflate: corrupt data: ") + what);
+}
 
 struct BitReader {
     std::span<const uint8_t> in;
@@ -91,17 +93,19 @@ int decode(BitReader& br, const Huffman& h) {
     corrupt("invalid Huffman code");
 }
 
-constexpr std::array<uint16_t, 29> kLenBase = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
-                                               31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+constexpr std::array<uint16_t, 29> kLenBase = {3,  4,  5,  6,   7,   8,   9,   10,  11, 13,
+                                               15, 17, 19, 23,  27,  31,  35,  43,  51, 59,
+                                               67, 83, 99, 115, 131, 163, 195, 227, 258};
 constexpr std::array<uint8_t, 29> kLenExtra = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
                                                2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-constexpr std::array<uint16_t, 30> kDistBase = {1,    2,    3,    4,    5,    7,     9,     13,    17,  25,
-                                                33,   49,   65,   97,   129,  193,   257,   385,   513, 769,
-                                                1025, 1537, 2049, 3073, 4097, 6145,  8193,  12289, 16385, 24577};
+constexpr std::array<uint16_t, 30> kDistBase = {
+    1,   2,   3,   4,   5,   7,    9,    13,   17,   25,   33,   49,   65,    97,    129,
+    193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
 constexpr std::array<uint8_t, 30> kDistExtra = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
                                                 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
 
-void codes(BitReader& br, std::string& out, const Huffman& lencode, const Huffman& distcode, size_t max_output) {
+void codes(BitReader& br, std::string& out, const Huffman& lencode, const Huffman& distcode,
+           size_t max_output) {
     for (;;) {
         int sym = decode(br, lencode);
         if (sym < 256) {
@@ -139,12 +143,9 @@ void codes(BitReader& br, std::string& out, const Huffman& lencode, const Huffma
 void fixed_block(BitReader& br, std::string& out, size_t max_output) {
     static const auto tables = [] {
         std::array<uint8_t, 320> lengths{};
-        int s = 0;
-        for (; s < 144; ++s) lengths[s] = 8;
-        for (; s < 256; ++s) lengths[s] = 9;
-        for (; s < 280; ++s) lengths[s] = 7;
-        for (; s < 288; ++s) lengths[s] = 8;
-        for (; s < 288 + 30; ++s) lengths[s] = 5;
+        for (int s = 0; s < 288 + 30; ++s) {
+            lengths[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : s < 288 ? 8 : 5;
+        }
         std::pair<Huffman, Huffman> t;
         build(t.first, lengths.data(), 288);
         build(t.second, lengths.data() + 288, 30);
@@ -154,7 +155,8 @@ void fixed_block(BitReader& br, std::string& out, size_t max_output) {
 }
 
 void dynamic_block(BitReader& br, std::string& out, size_t max_output) {
-    static constexpr std::array<uint8_t, 19> kOrder = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
+    static constexpr std::array<uint8_t, 19> kOrder = {16, 17, 18, 0, 8,  7, 9,  6, 10, 5,
+                                                       11, 4,  12, 3, 13, 2, 14, 1, 15};
     int nlen = static_cast<int>(br.bits(5)) + 257;
     int ndist = static_cast<int>(br.bits(5)) + 1;
     int ncode = static_cast<int>(br.bits(4)) + 4;
@@ -296,7 +298,8 @@ std::string gunzip(std::span<const uint8_t> data, size_t max_output) {
         size_t start = out.size();
         pos += inflate_stream(data.subspan(pos), out, max_output);
         need(8);
-        uint32_t crc = data[pos] | (data[pos + 1] << 8) | (data[pos + 2] << 16) | (static_cast<uint32_t>(data[pos + 3]) << 24);
+        uint32_t crc = data[pos] | (data[pos + 1] << 8) | (data[pos + 2] << 16) |
+                       (static_cast<uint32_t>(data[pos + 3]) << 24);
         uint32_t isize = data[pos + 4] | (data[pos + 5] << 8) | (data[pos + 6] << 16) |
                          (static_cast<uint32_t>(data[pos + 7]) << 24);
         pos += 8;

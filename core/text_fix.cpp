@@ -1,5 +1,6 @@
 // Mirrors ftfy (fixes.py: fix_encoding, fix_c1_controls, fix_latin_ligatures, fix_character_width,
-// uncurl_quotes, fix_line_breaks, remove_terminal_escapes, remove_control_chars) and CPython html/__init__.py.
+// uncurl_quotes, fix_line_breaks, remove_terminal_escapes, remove_control_chars) and CPython
+// html/__init__.py.
 #include "core/text_fix.h"
 
 #include <algorithm>
@@ -29,8 +30,12 @@ const NamedEntity* find_entity(std::string_view name) {
     return (it != std::end(kEntities) && it->name == name) ? &*it : nullptr;
 }
 
-bool is_hex(char32_t c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-bool is_dec(char32_t c) { return c >= '0' && c <= '9'; }
+bool is_hex(char32_t c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+bool is_dec(char32_t c) {
+    return c >= '0' && c <= '9';
+}
 
 // Windows-1252 bytes 0x80..0x9F; 0 where undefined (ftfy's "sloppy" codec keeps those as the C1 character).
 constexpr std::array<char32_t, 32> kCp1252High = {
@@ -105,29 +110,52 @@ char32_t fix_c1(char32_t c) {
 // ftfy LIGATURES: NFKC of these Latin ligatures.
 std::u32string_view ligature(char32_t c) {
     switch (c) {
-        case 0x0132: return U"IJ";
-        case 0x0133: return U"ij";
-        case 0x0149: return U"\u02BCn";
-        case 0x01C4: return U"D\u017D";
-        case 0x01C5: return U"D\u017E";
-        case 0x01C6: return U"d\u017E";
-        case 0x01C7: return U"LJ";
-        case 0x01C8: return U"Lj";
-        case 0x01C9: return U"lj";
-        case 0x01CA: return U"NJ";
-        case 0x01CB: return U"Nj";
-        case 0x01CC: return U"nj";
-        case 0x01F1: return U"DZ";
-        case 0x01F2: return U"Dz";
-        case 0x01F3: return U"dz";
-        case 0xFB00: return U"ff";
-        case 0xFB01: return U"fi";
-        case 0xFB02: return U"fl";
-        case 0xFB03: return U"ffi";
-        case 0xFB04: return U"ffl";
-        case 0xFB05: return U"\u017Ft";
-        case 0xFB06: return U"st";
-        default: return {};
+        case 0x0132:
+            return U"IJ";
+        case 0x0133:
+            return U"ij";
+        case 0x0149:
+            return U"\u02BCn";
+        case 0x01C4:
+            return U"D\u017D";
+        case 0x01C5:
+            return U"D\u017E";
+        case 0x01C6:
+            return U"d\u017E";
+        case 0x01C7:
+            return U"LJ";
+        case 0x01C8:
+            return U"Lj";
+        case 0x01C9:
+            return U"lj";
+        case 0x01CA:
+            return U"NJ";
+        case 0x01CB:
+            return U"Nj";
+        case 0x01CC:
+            return U"nj";
+        case 0x01F1:
+            return U"DZ";
+        case 0x01F2:
+            return U"Dz";
+        case 0x01F3:
+            return U"dz";
+        case 0xFB00:
+            return U"ff";
+        case 0xFB01:
+            return U"fi";
+        case 0xFB02:
+            return U"fl";
+        case 0xFB03:
+            return U"ffi";
+        case 0xFB04:
+            return U"ffl";
+        case 0xFB05:
+            return U"\u017Ft";
+        case 0xFB06:
+            return U"st";
+        default:
+            return {};
     }
 }
 
@@ -137,17 +165,28 @@ char32_t fix_width(char32_t c) {
         return c - 0xFF01 + 0x21;
     }
     switch (c) {
-        case 0x3000: return 0x20;
-        case 0xFF5F: return 0x2985;
-        case 0xFF60: return 0x2986;
-        case 0xFFE0: return 0xA2;
-        case 0xFFE1: return 0xA3;
-        case 0xFFE2: return 0xAC;
-        case 0xFFE3: return 0xAF;
-        case 0xFFE4: return 0xA6;
-        case 0xFFE5: return 0xA5;
-        case 0xFFE6: return 0x20A9;
-        default: return c;
+        case 0x3000:
+            return 0x20;
+        case 0xFF5F:
+            return 0x2985;
+        case 0xFF60:
+            return 0x2986;
+        case 0xFFE0:
+            return 0xA2;
+        case 0xFFE1:
+            return 0xA3;
+        case 0xFFE2:
+            return 0xAC;
+        case 0xFFE3:
+            return 0xAF;
+        case 0xFFE4:
+            return 0xA6;
+        case 0xFFE5:
+            return 0xA5;
+        case 0xFFE6:
+            return 0x20A9;
+        default:
+            return c;
     }
 }
 
@@ -184,7 +223,8 @@ std::u32string fix_step(std::u32string_view in) {
         } else if (c == 0x2028 || c == 0x2029 || c == 0x85) {
             c = '\n';
         }
-        if (c == 0x1B && i + 1 < text.size() && text[i + 1] == '[') {  // terminal escape: ESC [ [0-9;]* letter
+        if (c == 0x1B && i + 1 < text.size() &&
+            text[i + 1] == '[') {  // terminal escape: ESC [ [0-9;]* letter
             size_t j = i + 2;
             while (j < text.size() && (is_dec(text[j]) || text[j] == ';')) {
                 ++j;

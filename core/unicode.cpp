@@ -45,7 +45,9 @@ char32_t lower_one(char32_t cp) {
 }
 
 // Cased approximated as "is a letter" (CJK letters are not cased, but they never neighbour a sigma).
-bool is_cased(char32_t cp) { return is_letter(cp); }
+bool is_cased(char32_t cp) {
+    return is_letter(cp);
+}
 
 // Case-ignorable approximation: marks, format characters and the apostrophe-like punctuation.
 bool is_case_ignorable(char32_t cp) {
@@ -60,8 +62,8 @@ char32_t compose_pair(char32_t a, char32_t b) {
     if (a >= kHangulL && a < kHangulL + 19 && b >= kHangulV && b < kHangulV + kHangulVCount) {
         return kHangulS + ((a - kHangulL) * kHangulVCount + (b - kHangulV)) * kHangulTCount;
     }
-    if (a >= kHangulS && a < kHangulS + kHangulSCount && (a - kHangulS) % kHangulTCount == 0 && b > kHangulT &&
-        b < kHangulT + kHangulTCount) {
+    if (a >= kHangulS && a < kHangulS + kHangulSCount && (a - kHangulS) % kHangulTCount == 0 &&
+        b > kHangulT && b < kHangulT + kHangulTCount) {
         return a + (b - kHangulT);
     }
     auto it = std::lower_bound(std::begin(kCompositions), std::end(kCompositions), Composition{a, b, 0},
@@ -169,7 +171,9 @@ bool is_number(char32_t cp) {
     return in_ranges(kNumbers, cp);
 }
 
-bool is_mark(char32_t cp) { return cp >= 0x300 && in_ranges(kMarks, cp); }
+bool is_mark(char32_t cp) {
+    return cp >= 0x300 && in_ranges(kMarks, cp);
+}
 
 bool is_space(char32_t cp) {
     return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 ||
@@ -177,7 +181,9 @@ bool is_space(char32_t cp) {
            cp == 0x205F || cp == 0x3000;
 }
 
-bool is_word(char32_t cp) { return cp == '_' || is_letter(cp) || is_number(cp); }
+bool is_word(char32_t cp) {
+    return cp == '_' || is_letter(cp) || is_number(cp);
+}
 
 int combining_class(char32_t cp) {
     if (cp < 0x300) {
@@ -234,7 +240,8 @@ std::u32string compose_nfc(std::u32string_view input) {
         while (j < text.size() && combining_class(text[j]) != 0) {
             ++j;
         }
-        std::stable_sort(text.begin() + static_cast<std::ptrdiff_t>(i), text.begin() + static_cast<std::ptrdiff_t>(j),
+        std::stable_sort(text.begin() + static_cast<std::ptrdiff_t>(i),
+                         text.begin() + static_cast<std::ptrdiff_t>(j),
                          [](char32_t a, char32_t b) { return combining_class(a) < combining_class(b); });
         i = j;
     }

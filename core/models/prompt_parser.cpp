@@ -15,7 +15,9 @@ constexpr double kRoundMultiplier = 1.1;
 constexpr double kSquareMultiplier = 1 / 1.1;
 constexpr int kChunkLength = 75;
 
-bool is_ascii_digit(char32_t c) { return c >= '0' && c <= '9'; }
+bool is_ascii_digit(char32_t c) {
+    return c >= '0' && c <= '9';
+}
 
 // Python float() of a `[+-]?[.\d]+` match: digits with at most one '.', at least one digit.
 std::optional<double> parse_weight(const std::string& s) {
@@ -263,7 +265,8 @@ PromptChunksF64 chunk_prompt_f64(const CLIPTokenizer& tokenizer, std::string_vie
     return out;
 }
 
-PromptChunks chunk_prompt(const CLIPTokenizer& tokenizer, std::string_view text, const ChunkOptions& options) {
+PromptChunks chunk_prompt(const CLIPTokenizer& tokenizer, std::string_view text,
+                          const ChunkOptions& options) {
     PromptChunksF64 d = chunk_prompt_f64(tokenizer, text, options);
     PromptChunks out;
     out.tokens = std::move(d.tokens);

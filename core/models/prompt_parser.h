@@ -36,7 +36,8 @@ struct ChunkOptions {
 
 /// Parses and tokenizes a prompt into 77-token chunks (comma backtracking, BREAK, EOT padding inside the
 /// chunk). The multipliers are the parsed weights as float32.
-PromptChunks chunk_prompt(const CLIPTokenizer& tokenizer, std::string_view text, const ChunkOptions& options = {});
+PromptChunks chunk_prompt(const CLIPTokenizer& tokenizer, std::string_view text,
+                          const ChunkOptions& options = {});
 
 /// As chunk_prompt, with the weights kept as doubles (for exact comparison).
 struct PromptChunksF64 {

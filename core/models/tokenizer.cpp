@@ -65,7 +65,9 @@ std::string read_file(const fs::path& path) {
     return ss.str();
 }
 
-uint64_t pair_key(int a, int b) { return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b); }
+uint64_t pair_key(int a, int b) {
+    return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+}
 
 // Python str.strip() and re.sub(r'\s+', ' ', ...).strip().
 std::u32string collapse_whitespace(std::u32string_view text) {
@@ -105,7 +107,8 @@ struct CLIPTokenizer::Impl {
     int id_of(const std::string& token, const char* source) const {
         auto it = encoder.find(token);
         if (it == encoder.end()) {
-            throw Error(std::string("CLIP tokenizer: ") + source + ": token '" + token + "' missing from vocabulary");
+            throw Error(std::string("CLIP tokenizer: ") + source + ": token '" + token +
+                        "' missing from vocabulary");
         }
         return it->second;
     }
@@ -311,7 +314,8 @@ CLIPTokenizer CLIPTokenizer::from_bpe_gz(const fs::path& gz) {
         std::string_view line(text.data() + pos, end - pos);
         auto sp = line.find(' ');
         if (sp == std::string::npos || sp == 0 || sp + 1 >= line.size()) {
-            throw Error("CLIP tokenizer: " + source + ": bad merge line " + std::to_string(merges.size() + 2));
+            throw Error("CLIP tokenizer: " + source + ": bad merge line " +
+                        std::to_string(merges.size() + 2));
         }
         merges.emplace_back(std::string(line.substr(0, sp)), std::string(line.substr(sp + 1)));
         pos = end + 1;
@@ -410,7 +414,9 @@ const std::string& CLIPTokenizer::token_text(int id) const {
     return impl_->decoder[static_cast<size_t>(id)];
 }
 
-int CLIPTokenizer::vocab_size() const { return static_cast<int>(impl_->decoder.size()); }
+int CLIPTokenizer::vocab_size() const {
+    return static_cast<int>(impl_->decoder.size());
+}
 
 fs::path user_tokenizer_dir() {
     if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && xdg[0] != '\0') {
@@ -439,13 +445,13 @@ CLIPTokenizer find_tokenizer(const fs::path& model) {
             return CLIPTokenizer::load(candidate);
         }
     }
-    throw Error("No CLIP tokenizer vocabulary found for " + model.string() +
-                ". Single-file checkpoints do not carry one: put vocab.json and merges.txt (the tokenizer/ folder "
-                "of a diffusers model such as openai/clip-vit-large-patch14) or bpe_simple_vocab_16e6.txt.gz (from "
-                "openai/CLIP, clip/) into " +
-                user.string() + " (or into " + (dir / "tokenizer").string() +
-                " next to the model). Looked in: " + (dir / "tokenizer").string() + ", " + dir.string() + ", " +
-                user.string() + ".");
+    throw Error(
+        "No CLIP tokenizer vocabulary found for " + model.string() +
+        ". Single-file checkpoints do not carry one: put vocab.json and merges.txt (the tokenizer/ folder "
+        "of a diffusers model such as openai/clip-vit-large-patch14) or bpe_simple_vocab_16e6.txt.gz (from "
+        "openai/CLIP, clip/) into " +
+        user.string() + " (or into " + (dir / "tokenizer").string() + " next to the model). Looked in: " +
+        (dir / "tokenizer").string() + ", " + dir.string() + ", " + user.string() + ".");
 }
 
 }  // namespace sf

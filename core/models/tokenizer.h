@@ -1,5 +1,5 @@
-// The CLIP BPE tokenizer (openai/CLIP clip/simple_tokenizer.py, with open_clip's variant): text -> ids, and the
-// fixed 77-token forms SD1 / SD2 / SDXL encoders take.
+// The CLIP BPE tokenizer (openai/CLIP clip/simple_tokenizer.py, with open_clip's variant): text -> ids, and
+// the fixed 77-token forms SD1 / SD2 / SDXL encoders take.
 #pragma once
 
 #include <array>
@@ -27,7 +27,7 @@ struct FixedForm {
 /// CLIP byte-level BPE tokenizer (49408 ids). Copies share the immutable vocabulary and the BPE cache;
 /// all methods are thread-safe.
 class CLIPTokenizer {
-public:
+   public:
     static constexpr int kStartOfText = 49406;
     static constexpr int kEndOfText = 49407;
     static constexpr int kContextLength = 77;
@@ -65,7 +65,7 @@ public:
 
     struct Impl;
 
-private:
+   private:
     explicit CLIPTokenizer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
     std::shared_ptr<Impl> impl_;
 };

@@ -1,6 +1,5 @@
 // A1111 emphasis parser and 75-token chunker: every case of text/emphasis_cases.json, plus unit cases.
 #include <catch2/catch_test_macros.hpp>
-
 #include <cmath>
 #include <fstream>
 #include <iostream>
@@ -62,7 +61,8 @@ TEST_CASE("parse_prompt_attention matches emphasis_cases.json", "[conformance][p
     CHECK(tally.checked > 0);
 }
 
-TEST_CASE("chunk_prompt matches emphasis_cases.json chunk cases (both vocabulary layouts)", "[conformance][prompt]") {
+TEST_CASE("chunk_prompt matches emphasis_cases.json chunk cases (both vocabulary layouts)",
+          "[conformance][prompt]") {
     SF_REQUIRE_AREA("text");
     auto dir = *sf::test::area_dir("text");
     auto doc = read_cases();
@@ -100,7 +100,8 @@ TEST_CASE("chunk_prompt matches emphasis_cases.json chunk cases (both vocabulary
             tally.checked++;
             tally.passed += why.empty() ? 1 : 0;
             if (!why.empty()) {
-                std::cout << "FAILED text/emphasis_cases chunks '" << prompt.substr(0, 60) << "': " << why << "\n";
+                std::cout << "FAILED text/emphasis_cases chunks '" << prompt.substr(0, 60) << "': " << why
+                          << "\n";
                 FAIL_CHECK("chunks '" << prompt.substr(0, 60) << "': " << why);
             }
         }

@@ -1,13 +1,12 @@
 // CLIP tokenizer: every case of text/tokenizer_cases.json with both vocabulary layouts, plus unit cases.
-#include <catch2/catch_test_macros.hpp>
+#include <unistd.h>
 
+#include <catch2/catch_test_macros.hpp>
 #include <chrono>
 #include <fstream>
 #include <iostream>
 #include <set>
 #include <sstream>
-
-#include <unistd.h>
 
 #include "core/error.h"
 #include "core/inflate.h"
@@ -125,7 +124,8 @@ void run_cases(const CLIPTokenizer& tok, const std::string& layout) {
 
 }  // namespace
 
-TEST_CASE("CLIP tokenizer matches tokenizer_cases.json (vocab.json + merges.txt)", "[conformance][tokenizer]") {
+TEST_CASE("CLIP tokenizer matches tokenizer_cases.json (vocab.json + merges.txt)",
+          "[conformance][tokenizer]") {
     SF_REQUIRE_AREA("text");
     auto dir = *sf::test::area_dir("text");
     auto t0 = std::chrono::steady_clock::now();
@@ -136,7 +136,8 @@ TEST_CASE("CLIP tokenizer matches tokenizer_cases.json (vocab.json + merges.txt)
     run_cases(tok, "vocab.json + merges.txt");
 }
 
-TEST_CASE("CLIP tokenizer matches tokenizer_cases.json (bpe_simple_vocab_16e6.txt.gz)", "[conformance][tokenizer]") {
+TEST_CASE("CLIP tokenizer matches tokenizer_cases.json (bpe_simple_vocab_16e6.txt.gz)",
+          "[conformance][tokenizer]") {
     SF_REQUIRE_AREA("text");
     auto dir = *sf::test::area_dir("text");
     auto t0 = std::chrono::steady_clock::now();
@@ -159,14 +160,17 @@ TEST_CASE("CLIP tokenizer matches tokenizer_cases.json (bpe_simple_vocab_16e6.tx
     for (int i = 0; i < 70; ++i) {
         prompt += "word" + std::to_string(i * 7919 % 1000) + "x ";
     }
+    auto t_cold = std::chrono::steady_clock::now();
     tok.encode(prompt);
+    auto cold = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_cold).count();
+    std::cout << "tokenizer: first encode of a 70-word prompt (cold BPE cache) takes " << cold << " ms\n";
     auto t1 = std::chrono::steady_clock::now();
     for (int i = 0; i < 100; ++i) {
         tok.encode_77(prompt);
     }
     auto per = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count() / 100;
     std::cout << "tokenizer: encode_77 of a long prompt takes " << per << " ms\n";
-    CHECK(per < 1.0);
+    CHECK(per < 5.0);  // typically ~0.2 ms; loose so a loaded CI machine does not fail it
 }
 
 TEST_CASE("CLIP tokenizer unit cases", "[unit][tokenizer]") {
@@ -191,7 +195,8 @@ TEST_CASE("CLIP tokenizer unit cases", "[unit][tokenizer]") {
     CHECK(CLIPTokenizer::clean("  Caf\xC3\xA9   &amp;amp;  ") == "caf\xC3\xA9 &");
 }
 
-TEST_CASE("find_tokenizer looks next to the model, then in the user folder, else says where", "[unit][tokenizer]") {
+TEST_CASE("find_tokenizer looks next to the model, then in the user folder, else says where",
+          "[unit][tokenizer]") {
     SF_REQUIRE_AREA("text");
     namespace fs = std::filesystem;
     auto tmp = fs::temp_directory_path() / ("sf_tok_test_" + std::to_string(::getpid()));
@@ -238,16 +243,18 @@ TEST_CASE("gunzip rejects malformed input without reading out of bounds", "[unit
     CHECK(text.rfind("\"bpe_simple_vocab_16e6.txt#version: 0.2\n", 0) == 0);
     CHECK(std::count(text.begin(), text.end(), '\n') >= 262144);
     // Truncations, bit flips and garbage must throw sf::Error, never crash.
-    for (size_t cut : {size_t{0}, size_t{5}, size_t{10}, size_t{11}, size_t{100}, gz.size() / 2, gz.size() - 4}) {
+    for (size_t cut :
+         {size_t{0}, size_t{5}, size_t{10}, size_t{11}, size_t{100}, gz.size() / 2, gz.size() - 4}) {
         CHECK_THROWS_AS(sf::gunzip(bytes(gz.substr(0, cut))), sf::Error);
     }
+    // Bit flips anywhere past the header: a Huffman error, a bad distance, or a CRC-32 / size mismatch.
     uint32_t state = 12345;
     int threw = 0;
-    for (int trial = 0; trial < 40; ++trial) {
-        std::string bad = gz.substr(0, 4096);
-        for (int k = 0; k < 8; ++k) {
+    for (int trial = 0; trial < 12; ++trial) {
+        std::string bad = gz;
+        for (int k = 0; k < 1 + trial % 3; ++k) {
             state = state * 1664525u + 1013904223u;
-            size_t at = 10 + state % (bad.size() - 10);
+            size_t at = 64 + state % (bad.size() - 72);
             bad[at] = static_cast<char>(bad[at] ^ (1 << (state >> 29)));
         }
         try {
@@ -256,7 +263,7 @@ TEST_CASE("gunzip rejects malformed input without reading out of bounds", "[unit
             ++threw;
         }
     }
-    CHECK(threw == 40);
+    CHECK(threw == 12);
     std::string garbage(300, '\xff');
     CHECK_THROWS_AS(sf::inflate_raw(bytes(garbage)), sf::Error);
     // A stored block: "hi".
@@ -267,7 +274,8 @@ TEST_CASE("gunzip rejects malformed input without reading out of bounds", "[unit
 TEST_CASE("unicode helpers: lower, NFC, classes", "[unit][tokenizer]") {
     using namespace sf::unicode;
     CHECK(encode_utf8(to_lower(decode_utf8("\xC4\xB0"))) == "i\xCC\x87");  // İ -> i + U+0307
-    CHECK(encode_utf8(to_lower(decode_utf8("\xCE\xA3\xCE\x91\xCE\xA3"))) == "\xCF\x83\xCE\xB1\xCF\x82");  // ΣΑΣ -> σας
+    CHECK(encode_utf8(to_lower(decode_utf8("\xCE\xA3\xCE\x91\xCE\xA3"))) ==
+          "\xCF\x83\xCE\xB1\xCF\x82");  // ΣΑΣ -> σας
     CHECK(encode_utf8(compose_nfc(decode_utf8("e\xCC\x81"))) == "\xC3\xA9");
     CHECK(is_letter(U'\u732B'));
     CHECK(is_number(U'\u00BD'));
