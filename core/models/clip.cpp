@@ -19,11 +19,17 @@ nn::LayerNorm layer_norm(const TextConfig& config) {
     return nn::LayerNorm(nn::LayerNormOptions({config.width}).eps(config.layer_norm_eps));
 }
 
+/// The shape of `key`; throws sf::Error naming the key when it is absent or not 2-D.
 std::vector<int64_t> shape_of(const Checkpoint& ckpt, const std::string& key, const std::string& what) {
     if (!ckpt.contains(key)) {
         throw Error("model '" + ckpt.path().string() + "': " + what + ": missing tensor " + key);
     }
-    return ckpt.info(key).shape;
+    const auto& shape = ckpt.info(key).shape;
+    if (shape.size() != 2) {
+        throw Error("model '" + ckpt.path().string() + "': " + what + ": " + key + " has shape " +
+                    c10::str(c10::IntArrayRef(shape)) + ", expected 2 dimensions");
+    }
+    return shape;
 }
 
 }  // namespace
@@ -120,7 +126,7 @@ CLIPTextModelImpl::CLIPTextModelImpl(const TextConfig& config) : config_(config)
 
 std::vector<torch::Tensor> CLIPTextModelImpl::forward(const torch::Tensor& input_ids,
                                                       std::optional<int64_t> num_layers) {
-    const auto& layers = text_model->encoder->layers;
+    auto& layers = text_model->encoder->layers;
     const int64_t n = num_layers.value_or(static_cast<int64_t>(layers->size()));
     if (n < 0 || n > static_cast<int64_t>(layers->size())) {
         throw Error("CLIP text encoder: cannot run " + std::to_string(n) + " of " +

@@ -3,6 +3,8 @@
 // Stability-AI/generative-models sgm/modules/encoders/modules.py FrozenOpenCLIPEmbedder2.
 #include "core/models/open_clip.h"
 
+#include <cmath>
+
 #include "core/error.h"
 #include "core/models/clip.h"
 
@@ -16,11 +18,17 @@ nn::LayerNorm layer_norm(const TextConfig& config) {
     return nn::LayerNorm(nn::LayerNormOptions({config.width}).eps(config.layer_norm_eps));
 }
 
+/// The shape of `key`; throws sf::Error naming the key when it is absent or not 2-D.
 std::vector<int64_t> shape_of(const Checkpoint& ckpt, const std::string& key, const std::string& what) {
     if (!ckpt.contains(key)) {
         throw Error("model '" + ckpt.path().string() + "': " + what + ": missing tensor " + key);
     }
-    return ckpt.info(key).shape;
+    const auto& shape = ckpt.info(key).shape;
+    if (shape.size() != 2) {
+        throw Error("model '" + ckpt.path().string() + "': " + what + ": " + key + " has shape " +
+                    c10::str(c10::IntArrayRef(shape)) + ", expected 2 dimensions");
+    }
+    return shape;
 }
 
 }  // namespace
@@ -82,7 +90,7 @@ TextTransformerImpl::TextTransformerImpl(const TextConfig& config) : config_(con
 
 std::vector<torch::Tensor> TextTransformerImpl::forward(const torch::Tensor& input_ids,
                                                         std::optional<int64_t> num_layers) {
-    const auto& blocks = transformer->resblocks;
+    auto& blocks = transformer->resblocks;
     const int64_t n = num_layers.value_or(static_cast<int64_t>(blocks->size()));
     if (n < 0 || n > static_cast<int64_t>(blocks->size())) {
         throw Error("OpenCLIP text encoder: cannot run " + std::to_string(n) + " of " +
@@ -157,10 +165,10 @@ TextConfig detect_config(const Checkpoint& ckpt, const std::string& prefix, std:
     config.act = TextActivation::gelu;
     if (ckpt.contains(prefix + "text_projection")) {
         config.projection = TextProjection::parameter;
-        config.embed_dim = ckpt.info(prefix + "text_projection").shape.at(1);
+        config.embed_dim = shape_of(ckpt, prefix + "text_projection", what).at(1);
     } else if (ckpt.contains(prefix + "text_projection.weight")) {
         config.projection = TextProjection::linear;
-        config.embed_dim = ckpt.info(prefix + "text_projection.weight").shape.at(0);
+        config.embed_dim = shape_of(ckpt, prefix + "text_projection.weight", what).at(0);
     }
     config.validate(what);
     return config;
