@@ -53,7 +53,7 @@ torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, c
     auto mask = torch::full({t, t}, -std::numeric_limits<float>::infinity(), q.options()).triu(1);  // [T, T]
     auto scores = torch::baddbmm(mask.expand({b * heads, t, t}), qh, kh.transpose(1, 2), /*beta=*/1.0,
                                  /*alpha=*/1.0 / std::sqrt(static_cast<double>(d)));  // [B*H, T, T]
-    auto out = torch::bmm(scores.softmax(-1), vh).reshape({b, heads, t, d});  // [B, H, T, D]
+    auto out = torch::bmm(scores.softmax(-1), vh).reshape({b, heads, t, d});          // [B, H, T, D]
 #endif
     return out.transpose(1, 2).reshape({b, t, c});  // [B, T, C]
 }
@@ -81,7 +81,9 @@ CLIPMLPImpl::CLIPMLPImpl(int64_t width, int64_t hidden, TextActivation act)
       fc1(register_module("fc1", nn::Linear(width, hidden))),
       fc2(register_module("fc2", nn::Linear(hidden, width))) {}
 
-torch::Tensor CLIPMLPImpl::forward(const torch::Tensor& x) { return fc2(activation(fc1(x), act)); }
+torch::Tensor CLIPMLPImpl::forward(const torch::Tensor& x) {
+    return fc2(activation(fc1(x), act));
+}
 
 CLIPEncoderLayerImpl::CLIPEncoderLayerImpl(const TextConfig& config)
     : self_attn(register_module("self_attn", CLIPAttention(config.width, config.heads))),
@@ -108,7 +110,8 @@ torch::Tensor CLIPTextEmbeddingsImpl::forward(const torch::Tensor& input_ids) {
     return token_embedding(input_ids) + position_embedding->weight.slice(0, 0, t);  // [B, T, C]
 }
 
-CLIPEncoderImpl::CLIPEncoderImpl(const TextConfig& config) : layers(register_module("layers", nn::ModuleList())) {
+CLIPEncoderImpl::CLIPEncoderImpl(const TextConfig& config)
+    : layers(register_module("layers", nn::ModuleList())) {
     for (int64_t i = 0; i < config.layers; ++i) {
         layers->push_back(CLIPEncoderLayer(config));
     }
@@ -142,11 +145,14 @@ std::vector<torch::Tensor> CLIPTextModelImpl::forward(const torch::Tensor& input
     return hidden_states;
 }
 
-torch::Tensor CLIPTextModelImpl::final_norm(const torch::Tensor& x) { return text_model->final_layer_norm(x); }
+torch::Tensor CLIPTextModelImpl::final_norm(const torch::Tensor& x) {
+    return text_model->final_layer_norm(x);
+}
 
 torch::Tensor CLIPTextModelImpl::encode(const torch::Tensor& input_ids, int64_t clip_skip) {
     if (clip_skip < 1 || clip_skip > config_.layers) {
-        throw Error("clip skip " + std::to_string(clip_skip) + " is outside 1.." + std::to_string(config_.layers));
+        throw Error("clip skip " + std::to_string(clip_skip) + " is outside 1.." +
+                    std::to_string(config_.layers));
     }
     return final_norm(forward(input_ids, config_.layers - clip_skip + 1).back());
 }
@@ -174,8 +180,9 @@ TextConfig detect_config(const Checkpoint& ckpt, const std::string& prefix, std:
     config.layers = layers;
     auto fc1 = shape_of(ckpt, root + "encoder.layers.0.mlp.fc1.weight", what);
     if (fc1.at(0) % config.width != 0) {
-        throw Error("model '" + ckpt.path().string() + "': " + what + ": MLP width " + std::to_string(fc1.at(0)) +
-                    " is not a multiple of width " + std::to_string(config.width));
+        throw Error("model '" + ckpt.path().string() + "': " + what + ": MLP width " +
+                    std::to_string(fc1.at(0)) + " is not a multiple of width " +
+                    std::to_string(config.width));
     }
     config.mlp_ratio = fc1.at(0) / config.width;
     config.heads = text_heads_for_width(config.width, heads, what);
@@ -185,7 +192,7 @@ TextConfig detect_config(const Checkpoint& ckpt, const std::string& prefix, std:
 }
 
 torch::Tensor gather_eot(const torch::Tensor& x, const torch::Tensor& input_ids) {
-    auto idx = input_ids.to(x.device(), torch::kLong).argmax(-1);  // [B]
+    auto idx = input_ids.to(x.device(), torch::kLong).argmax(-1);    // [B]
     return x.index({torch::arange(x.size(0), idx.options()), idx});  // [B, C]
 }
 

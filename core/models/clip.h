@@ -89,9 +89,11 @@ TORCH_MODULE(CLIPTextTransformer);
 struct CLIPTextModelImpl : torch::nn::Module {
     explicit CLIPTextModelImpl(const TextConfig& config = TextConfig::clip_l());
 
-    /// Hidden states in the Hugging Face convention: [0] = embeddings, [i] = output of block i, no final norm;
-    /// each [B, T, C]. Runs only the first `num_layers` blocks when given (then num_layers + 1 entries).
-    std::vector<torch::Tensor> forward(const torch::Tensor& input_ids, std::optional<int64_t> num_layers = {});
+    /// Hidden states in the Hugging Face convention: [0] = embeddings, [i] = output of block i, no final
+    /// norm; each [B, T, C]. Runs only the first `num_layers` blocks when given (then num_layers + 1
+    /// entries).
+    std::vector<torch::Tensor> forward(const torch::Tensor& input_ids,
+                                       std::optional<int64_t> num_layers = {});
     /// final_layer_norm(x).
     torch::Tensor final_norm(const torch::Tensor& x);
     /// final_layer_norm(hidden_states[-clip_skip]): clip_skip 1 = last_hidden_state (SD1), 2 = "clip skip 2".

@@ -1,6 +1,7 @@
 // Mirrors open_clip src/open_clip/transformer.py and model.py (encode_text), and the SD2 / SDXL wrappers:
-// Stability-AI/stablediffusion ldm/modules/encoders/modules.py FrozenOpenCLIPEmbedder.encode_with_transformer,
-// Stability-AI/generative-models sgm/modules/encoders/modules.py FrozenOpenCLIPEmbedder2.
+// Stability-AI/stablediffusion ldm/modules/encoders/modules.py
+// FrozenOpenCLIPEmbedder.encode_with_transformer, Stability-AI/generative-models
+// sgm/modules/encoders/modules.py FrozenOpenCLIPEmbedder2.
 #include "core/models/open_clip.h"
 
 #include <cmath>
@@ -51,7 +52,9 @@ MlpImpl::MlpImpl(int64_t width, int64_t hidden, TextActivation act)
       c_fc(register_module("c_fc", nn::Linear(width, hidden))),
       c_proj(register_module("c_proj", nn::Linear(hidden, width))) {}
 
-torch::Tensor MlpImpl::forward(const torch::Tensor& x) { return c_proj(clip::activation(c_fc(x), act)); }
+torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
+    return c_proj(clip::activation(c_fc(x), act));
+}
 
 ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(const TextConfig& config)
     : ln_1(register_module("ln_1", layer_norm(config))),
@@ -79,8 +82,9 @@ TextTransformerImpl::TextTransformerImpl(const TextConfig& config) : config_(con
     transformer = register_module("transformer", Transformer(config_));
     ln_final = register_module("ln_final", layer_norm(config_));
     if (config_.projection == TextProjection::parameter) {
-        text_projection = register_parameter("text_projection", torch::randn({config_.width, config_.embed_dim}) *
-                                                                    (1.0 / std::sqrt(double(config_.width))));
+        text_projection =
+            register_parameter("text_projection", torch::randn({config_.width, config_.embed_dim}) *
+                                                      (1.0 / std::sqrt(double(config_.width))));
     } else if (config_.projection == TextProjection::linear) {
         // Registered as `text_projection` so the key is `text_projection.weight` ([embed_dim, C], no bias).
         text_projection_linear = register_module(
@@ -111,7 +115,9 @@ std::vector<torch::Tensor> TextTransformerImpl::forward(const torch::Tensor& inp
     return hidden_states;
 }
 
-torch::Tensor TextTransformerImpl::final_norm(const torch::Tensor& x) { return ln_final(x); }
+torch::Tensor TextTransformerImpl::final_norm(const torch::Tensor& x) {
+    return ln_final(x);
+}
 
 torch::Tensor TextTransformerImpl::pool(const torch::Tensor& x, const torch::Tensor& input_ids) {
     auto eot = clip::gather_eot(x, input_ids);  // [B, C]
@@ -157,8 +163,9 @@ TextConfig detect_config(const Checkpoint& ckpt, const std::string& prefix, std:
     config.layers = layers;
     auto c_fc = shape_of(ckpt, blocks + "0.mlp.c_fc.weight", what);
     if (c_fc.at(0) % config.width != 0) {
-        throw Error("model '" + ckpt.path().string() + "': " + what + ": MLP width " + std::to_string(c_fc.at(0)) +
-                    " is not a multiple of width " + std::to_string(config.width));
+        throw Error("model '" + ckpt.path().string() + "': " + what + ": MLP width " +
+                    std::to_string(c_fc.at(0)) + " is not a multiple of width " +
+                    std::to_string(config.width));
     }
     config.mlp_ratio = c_fc.at(0) / config.width;
     config.heads = text_heads_for_width(config.width, heads, what);

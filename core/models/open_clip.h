@@ -63,13 +63,15 @@ struct SdxlTextOutput {
 };
 
 /// The text tower (open_clip CLIP.encode_text). Files carry all blocks, including those SD2/SDXL
-/// conditioning never runs; `config.projection` chooses between `text_projection` and `text_projection.weight`.
+/// conditioning never runs; `config.projection` chooses between `text_projection` and
+/// `text_projection.weight`.
 struct TextTransformerImpl : torch::nn::Module {
     explicit TextTransformerImpl(const TextConfig& config = TextConfig::open_clip_h());
 
     /// Hidden states: [0] = embeddings, [i] = output of block i, no ln_final; each [B, T, C]. Runs only the
     /// first `num_layers` blocks when given.
-    std::vector<torch::Tensor> forward(const torch::Tensor& input_ids, std::optional<int64_t> num_layers = {});
+    std::vector<torch::Tensor> forward(const torch::Tensor& input_ids,
+                                       std::optional<int64_t> num_layers = {});
     /// ln_final(x).
     torch::Tensor final_norm(const torch::Tensor& x);
     /// x [B, T, C] (already ln_final-normed) at the first argmax(input_ids), projected: [B, embed_dim].
@@ -85,8 +87,8 @@ struct TextTransformerImpl : torch::nn::Module {
     torch::Tensor positional_embedding;  // [context_length, C]
     Transformer transformer{nullptr};
     torch::nn::LayerNorm ln_final{nullptr};
-    torch::Tensor text_projection;                         // TextProjection::parameter: [C, embed_dim]
-    torch::nn::Linear text_projection_linear{nullptr};     // TextProjection::linear: weight [embed_dim, C]
+    torch::Tensor text_projection;                      // TextProjection::parameter: [C, embed_dim]
+    torch::nn::Linear text_projection_linear{nullptr};  // TextProjection::linear: weight [embed_dim, C]
 
 private:
     TextConfig config_;

@@ -14,19 +14,19 @@ void check_chunks(const torch::Tensor& tokens, const torch::Tensor& multipliers)
                     c10::str(tokens.sizes()));
     }
     if (multipliers.sizes() != tokens.sizes()) {
-        throw Error("text conditioning: multipliers " + c10::str(multipliers.sizes()) + " do not match tokens " +
-                    c10::str(tokens.sizes()));
+        throw Error("text conditioning: multipliers " + c10::str(multipliers.sizes()) +
+                    " do not match tokens " + c10::str(tokens.sizes()));
     }
 }
 
 }  // namespace
 
 torch::Tensor apply_emphasis(const torch::Tensor& z, const torch::Tensor& multipliers) {
-    auto zf = z.to(torch::kFloat32);                                                  // [N, T, C]
-    auto mult = multipliers.to(zf.device(), torch::kFloat32).unsqueeze(-1);           // [N, T, 1]
-    auto original_mean = zf.mean({1, 2}, /*keepdim=*/true);                           // [N, 1, 1]
-    auto weighted = zf * mult;                                                        // [N, T, C]
-    auto new_mean = weighted.mean({1, 2}, /*keepdim=*/true);                          // [N, 1, 1]
+    auto zf = z.to(torch::kFloat32);                                         // [N, T, C]
+    auto mult = multipliers.to(zf.device(), torch::kFloat32).unsqueeze(-1);  // [N, T, 1]
+    auto original_mean = zf.mean({1, 2}, /*keepdim=*/true);                  // [N, 1, 1]
+    auto weighted = zf * mult;                                               // [N, T, C]
+    auto new_mean = weighted.mean({1, 2}, /*keepdim=*/true);                 // [N, 1, 1]
     return (weighted * (original_mean / new_mean)).to(z.scalar_type());
 }
 
@@ -54,16 +54,17 @@ torch::Tensor sd1_conditioning(clip::CLIPTextModel& encoder, const torch::Tensor
 torch::Tensor sd2_conditioning(open_clip::TextTransformer& encoder, const torch::Tensor& tokens,
                                const torch::Tensor& multipliers) {
     return encode_weighted_chunks(
-        [&](const torch::Tensor& ids) { return encoder->encode_sd2(pad_after_eot(ids, kOpenClipPad)); }, tokens,
-        multipliers);
+        [&](const torch::Tensor& ids) { return encoder->encode_sd2(pad_after_eot(ids, kOpenClipPad)); },
+        tokens, multipliers);
 }
 
 SdxlConditioning sdxl_conditioning(clip::CLIPTextModel& clip_l, open_clip::TextTransformer& bigg,
                                    const torch::Tensor& tokens, const torch::Tensor& multipliers) {
     check_chunks(tokens, multipliers);
     auto ids = tokens.to(torch::kLong);
-    auto context_l = encode_weighted_chunks([&](const torch::Tensor& t) { return clip_l->penultimate(t); }, ids,
-                                            multipliers);  // [1, chunks * T, 768]
+    auto context_l =
+        encode_weighted_chunks([&](const torch::Tensor& t) { return clip_l->penultimate(t); }, ids,
+                               multipliers);  // [1, chunks * T, 768]
     torch::Tensor pooled;
     auto context_g = encode_weighted_chunks(
         [&](const torch::Tensor& t) {

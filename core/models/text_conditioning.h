@@ -45,8 +45,9 @@ torch::Tensor sd2_conditioning(open_clip::TextTransformer& encoder, const torch:
 
 /// SDXL text conditioning of one prompt.
 struct SdxlConditioning {
-    torch::Tensor context;  ///< cat(CLIP-L penultimate, bigG penultimate) per chunk, emphasised: [1, 77*chunks, 2048]
-    torch::Tensor pooled;   ///< bigG pooled vector of the first chunk (no emphasis): [1, 1280]
+    torch::Tensor
+        context;  ///< cat(CLIP-L penultimate, bigG penultimate) per chunk, emphasised: [1, 77*chunks, 2048]
+    torch::Tensor pooled;  ///< bigG pooled vector of the first chunk (no emphasis): [1, 1280]
 };
 
 /// SDXL: CLIP-L on the EOT-padded tokens, bigG on the same tokens zero-padded after the first EOT; both

@@ -45,7 +45,8 @@ struct TextConfig {
     /// OpenCLIP ViT-bigG/14 text tower: 1280 wide, 32 layers, 20 heads, GELU, projection 1280 (SDXL).
     static TextConfig open_clip_bigg();
 
-    /// Throws sf::Error when the sizes are inconsistent (heads not dividing width, ...); `what` names the model.
+    /// Throws sf::Error when the sizes are inconsistent (heads not dividing width, ...); `what` names the
+    /// model.
     void validate(const std::string& what) const;
 };
 

@@ -1,14 +1,14 @@
 // CLIP-L text encoder (sf::clip) and the A1111 conditioning path against ../shared/conformance/text.
+#include <unistd.h>
+
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
-
 #include <chrono>
 #include <ctime>
 #include <functional>
 #include <iostream>
 #include <map>
 #include <set>
-#include <unistd.h>
 
 #include "core/checkpoint/checkpoint.h"
 #include "core/checkpoint/load.h"
@@ -110,7 +110,8 @@ void check_encoder_outputs(sf::test::AreaRun& run, const sf::test::Case& c, sf::
 }
 
 /// Writes `module`'s parameters under `prefix` to a safetensors file, with `edit` applied to the map first.
-std::filesystem::path write_module(torch::nn::Module& module, const std::string& prefix, const std::string& name,
+std::filesystem::path write_module(torch::nn::Module& module, const std::string& prefix,
+                                   const std::string& name,
                                    const std::function<void(std::map<std::string, torch::Tensor>&)>& edit) {
     std::map<std::string, torch::Tensor> tensors;
     for (const auto& p : module.named_parameters()) {
@@ -122,7 +123,8 @@ std::filesystem::path write_module(torch::nn::Module& module, const std::string&
     return path;
 }
 
-std::string load_error(torch::nn::Module& module, const std::filesystem::path& path, const std::string& prefix) {
+std::string load_error(torch::nn::Module& module, const std::filesystem::path& path,
+                       const std::string& prefix) {
     try {
         sf::load_module(module, sf::Checkpoint::open(path), prefix);
     } catch (const sf::Error& e) {
@@ -199,7 +201,8 @@ TEST_CASE("A1111 emphasis conditioning matches the reference on the tiny CLIP-L"
     torch::NoGradGuard no_grad;
     sf::test::AreaRun run("text", "emphasis conditioning, CLIP-L");
     for (const auto& c : sf::test::load_cases("text")) {
-        if (!is_clip_config(c.config) || c.config.get("emphasis", "") != std::string("Original") || c.detinit) {
+        if (!is_clip_config(c.config) || c.config.get("emphasis", "") != std::string("Original") ||
+            c.detinit) {
             continue;
         }
         try {
@@ -290,8 +293,9 @@ TEST_CASE("Loading a CLIP text model names the missing or mis-shaped tensor", "[
         CHECK_THAT(load_error(*model, path, prefix), ContainsSubstring(key));
     }
     SECTION("wrong shape") {
-        auto path = write_module(*source, prefix, "shape.safetensors",
-                                 [&](auto& t) { t[key] = torch::zeros({32, 31}); });
+        auto path = write_module(*source, prefix, "shape.safetensors", [&](auto& t) {
+            t[key] = torch::zeros({32, 31});
+        });
         sf::clip::CLIPTextModel model(config);
         auto message = load_error(*model, path, prefix);
         CHECK_THAT(message, ContainsSubstring(key));
@@ -299,7 +303,8 @@ TEST_CASE("Loading a CLIP text model names the missing or mis-shaped tensor", "[
     }
     SECTION("position_ids of any dtype is ignored") {
         auto path = write_module(*source, prefix, "posids.safetensors", [&](auto& t) {
-            t[prefix + "text_model.embeddings.position_ids"] = torch::arange(77, torch::kFloat16).unsqueeze(0);
+            t[prefix + "text_model.embeddings.position_ids"] =
+                torch::arange(77, torch::kFloat16).unsqueeze(0);
         });
         sf::clip::CLIPTextModel model(config);
         CHECK(load_error(*model, path, prefix).empty());

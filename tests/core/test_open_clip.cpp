@@ -1,15 +1,16 @@
 // OpenCLIP text towers (sf::open_clip): SD2 (ViT-H) and SDXL (ViT-bigG) against ../shared/conformance/text.
+#include <unistd.h>
+
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
-
 #include <functional>
 #include <map>
 #include <set>
-#include <unistd.h>
 
 #include "core/checkpoint/checkpoint.h"
 #include "core/checkpoint/load.h"
 #include "core/error.h"
+#include "core/models/clip.h"
 #include "core/models/open_clip.h"
 #include "core/models/text_conditioning.h"
 #include "tests/support/conformance.h"
@@ -20,14 +21,15 @@ using Catch::Matchers::ContainsSubstring;
 namespace {
 
 std::filesystem::path temp_dir() {
-    auto dir = std::filesystem::temp_directory_path() / ("sfumato_test_open_clip_" + std::to_string(::getpid()));
+    auto dir =
+        std::filesystem::temp_directory_path() / ("sfumato_test_open_clip_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     return dir;
 }
 
 bool is_open_clip_case(const sf::test::Case& c) {
-    return c.config.is_object() && c.config.get("act", "") == std::string("gelu") && c.has_input("input_ids") &&
-           !c.weights.empty();
+    return c.config.is_object() && c.config.get("act", "") == std::string("gelu") &&
+           c.has_input("input_ids") && !c.weights.empty();
 }
 
 sf::open_clip::TextTransformer load_model(const sf::Checkpoint& ckpt, const sf::test::Case& c) {
@@ -85,7 +87,8 @@ std::filesystem::path rewrite(const std::filesystem::path& file, const std::stri
     return path;
 }
 
-std::string load_error(torch::nn::Module& module, const std::filesystem::path& path, const std::string& prefix) {
+std::string load_error(torch::nn::Module& module, const std::filesystem::path& path,
+                       const std::string& prefix) {
     try {
         sf::load_module(module, sf::Checkpoint::open(path), prefix);
     } catch (const sf::Error& e) {
@@ -154,7 +157,8 @@ TEST_CASE("SD2 and SDXL conditioning entry points select the reference tensors",
         try {
             auto ckpt = sf::Checkpoint::open(c.weights.at(0));
             auto model = load_model(ckpt, c);
-            // The cases' ids are zero-padded already; give them EOT-padded as the chunker does, all weights 1.
+            // The cases' ids are zero-padded already; give them EOT-padded as the chunker does, all
+            // weights 1.
             auto ids = c.input("input_ids");
             auto eot_padded = ids.masked_fill(ids.eq(0), sf::kEndOfText);
             auto ones = torch::ones(ids.sizes());
@@ -170,7 +174,8 @@ TEST_CASE("SD2 and SDXL conditioning entry points select the reference tensors",
                 if (c.has_output("sdxl_pooled")) {
                     CHECK(torch::equal(sf::pad_after_eot(row, sf::kOpenClipPad), ids.slice(0, b, b + 1)));
                     auto out = model->encode_sdxl(sf::pad_after_eot(row, sf::kOpenClipPad));
-                    run.check(c, "encode_sdxl pooled " + label, out.pooled, c.output("sdxl_pooled").slice(0, b, b + 1),
+                    run.check(c, "encode_sdxl pooled " + label, out.pooled,
+                              c.output("sdxl_pooled").slice(0, b, b + 1),
                               c.tolerance.for_output("sdxl_pooled"));
                 }
             }
@@ -189,8 +194,10 @@ TEST_CASE("OpenCLIP config detection reads real SD2 and SDXL layouts", "[conform
         sf::TextConfig preset;
     };
     const std::vector<Real> reals = {
-        {root / "sd_unet_vae" / "sd21_manifest.json", "cond_stage_model.model.", sf::TextConfig::open_clip_h()},
-        {root / "sdxl" / "sdxl_manifest.json", "conditioner.embedders.1.model.", sf::TextConfig::open_clip_bigg()},
+        {root / "sd_unet_vae" / "sd21_manifest.json", "cond_stage_model.model.",
+         sf::TextConfig::open_clip_h()},
+        {root / "sdxl" / "sdxl_manifest.json", "conditioner.embedders.1.model.",
+         sf::TextConfig::open_clip_bigg()},
     };
     int found = 0;
     for (const auto& real : reals) {
@@ -244,7 +251,8 @@ TEST_CASE("Loading an OpenCLIP text tower names the missing or mis-shaped tensor
                                 .embed_dim = 16};
     sf::open_clip::TextTransformer source(config);
     const std::string prefix = "cond_stage_model.model.";
-    auto write = [&](const std::string& name, const std::function<void(std::map<std::string, torch::Tensor>&)>& edit) {
+    auto write = [&](const std::string& name,
+                     const std::function<void(std::map<std::string, torch::Tensor>&)>& edit) {
         std::map<std::string, torch::Tensor> tensors;
         for (const auto& p : source->named_parameters()) {
             tensors[prefix + p.key()] = p.value().detach().clone();
@@ -287,4 +295,53 @@ TEST_CASE("Loading an OpenCLIP text tower names the missing or mis-shaped tensor
         auto ids = torch::tensor({49406 % 100, 5, 99, 0}).unsqueeze(0);
         CHECK_THROWS_AS(model->encode_sdxl(ids), sf::Error);
     }
+}
+
+TEST_CASE("SDXL conditioning concatenates CLIP-L and bigG penultimates and pools bigG", "[conformance]") {
+    SF_REQUIRE_AREA("text");
+    torch::NoGradGuard no_grad;
+    sf::test::AreaRun run("text", "SDXL context from both tiny encoders");
+    auto cases = sf::test::load_cases("text");
+    // Pairs: a CLIP-L encoder case (EOT padding, hidden states) and a bigG case on the same prompts.
+    for (const auto& g : cases) {
+        if (!is_open_clip_case(g) || !g.has_output("sdxl_cond_penultimate") || !g.has_output("sdxl_pooled")) {
+            continue;
+        }
+        for (const auto& l : cases) {
+            if (!l.config.is_object() || l.config.get("act", "") != std::string("quick_gelu") || l.detinit ||
+                !l.has_input("input_ids") || !l.has_output("hidden_states") ||
+                l.meta.at("prompts") != g.meta.at("prompts")) {
+                continue;
+            }
+            try {
+                auto ckpt_g = sf::Checkpoint::open(g.weights.at(0));
+                auto bigg = load_model(ckpt_g, g);
+                auto ckpt_l = sf::Checkpoint::open(l.weights.at(0));
+                std::string prefix_l = l.config.get("prefix", "");
+                prefix_l.resize(prefix_l.size() - std::string("text_model.").size());
+                sf::clip::CLIPTextModel clip_l(
+                    sf::clip::detect_config(ckpt_l, prefix_l, l.config.get("heads", int64_t{12})));
+                sf::load_module(*clip_l, ckpt_l, prefix_l);
+                auto ids = l.input("input_ids");  // EOT-padded, as the chunker produces
+                auto hidden_l = l.output("hidden_states");
+                const auto width_l = hidden_l.size(-1);
+                for (int64_t b = 0; b < ids.size(0); ++b) {
+                    auto label = l.name + " + " + g.name + " row " + std::to_string(b);
+                    auto out = sf::sdxl_conditioning(clip_l, bigg, ids.slice(0, b, b + 1),
+                                                     torch::ones({1, ids.size(1)}));
+                    run.check(g, "context[:, :, :C_L] " + label, out.context.slice(-1, 0, width_l),
+                              hidden_l[hidden_l.size(0) - 2].slice(0, b, b + 1),
+                              l.tolerance.for_output("hidden_states"));
+                    run.check(g, "context[:, :, C_L:] " + label, out.context.slice(-1, width_l),
+                              g.output("sdxl_cond_penultimate").slice(0, b, b + 1),
+                              g.tolerance.for_output("sdxl_cond_penultimate"));
+                    run.check(g, "pooled " + label, out.pooled, g.output("sdxl_pooled").slice(0, b, b + 1),
+                              g.tolerance.for_output("sdxl_pooled"));
+                }
+            } catch (const std::exception& e) {
+                run.fail(g, e.what());
+            }
+        }
+    }
+    CHECK(run.checked() > 0);
 }
