@@ -237,7 +237,6 @@ FamilyInfo detect_unet_family(const Keys& k) {
         }
     }
     fi.components.push_back({"unet", "unet", u});
-    add_vae(k, fi, "first_stage_model.");
     fi.latent_channels = static_cast<int>(out_ch > 0 ? out_ch : 4);
 
     std::string desc = "in " + std::to_string(in_ch) + ", out " + std::to_string(out_ch) + ", model_channels " +
@@ -248,6 +247,7 @@ FamilyInfo detect_unet_family(const Keys& k) {
         desc += ", adm_in_channels " + std::to_string(adm);
     }
     fi.summary.emplace_back("unet", desc);
+    add_vae(k, fi, "first_stage_model.");
 
     if (in_ch == 9) {
         fi.notes.push_back("UNet takes 9 input channels: an inpainting model");

@@ -365,7 +365,10 @@ Checkpoint open_diffusers_folder(const fs::path& folder, Validation validation) 
         bool sd2 = false;
         if (fs::exists(folder / "unet" / "config.json", ec)) {
             auto uc = read_json(folder / "unet" / "config.json");
-            sd2 = uc.get("use_linear_projection", false) || uc.get("cross_attention_dim", int64_t{0}) == 1024;
+            const auto* linear = uc.find("use_linear_projection");
+            const auto* context = uc.find("cross_attention_dim");
+            sd2 = (linear && linear->is_bool() && linear->as_bool()) ||
+                  (context && context->is_integer() && context->as_int() == 1024);
         }
         parts = sd2 ? &kSd2 : &kSd1;
     } else {
