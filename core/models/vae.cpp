@@ -264,8 +264,11 @@ DecoderImpl::DecoderImpl(const VAEConfig& c) : up(nullptr) {
     conv_out = register_module("conv_out", conv3x3(c.ch * c.ch_mult[0], c.out_ch));
 }
 
-torch::Tensor DecoderImpl::forward(const torch::Tensor& z) {
-    auto h = mid(conv_in(z));
+torch::Tensor DecoderImpl::forward(const torch::Tensor& z) { return tail(head(z)); }
+
+torch::Tensor DecoderImpl::head(const torch::Tensor& z) { return mid(conv_in(z)); }
+
+torch::Tensor DecoderImpl::tail(torch::Tensor h) {
     for (int64_t i = static_cast<int64_t>(up->size()) - 1; i >= 0; --i) {  // up.3 runs first
         h = up[i]->as<UpLevelImpl>()->forward(h);
     }
@@ -404,6 +407,10 @@ torch::Tensor run_tiled(const torch::Tensor& input, int64_t tile, int64_t overla
 
 torch::Tensor AutoencoderKLImpl::decode_tiled(const torch::Tensor& latent, TileOptions tiles) {
     const double scale = static_cast<double>(config_.downscale());
+    if (tiles.global_mid && (latent.size(2) > tiles.tile || latent.size(3) > tiles.tile)) {
+        auto h = decoder->head(post_quant_conv ? post_quant_conv(latent) : latent);
+        return run_tiled(h, tiles.tile, tiles.overlap, scale, [this](const torch::Tensor& t) { return decoder->tail(t); });
+    }
     return run_tiled(latent, tiles.tile, tiles.overlap, scale, [this](const torch::Tensor& t) { return decode(t); });
 }
 

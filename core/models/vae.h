@@ -176,8 +176,12 @@ TORCH_MODULE(Encoder);
 /// z → image. `up` is stored high → low resolution (`self.up.insert(0, up)`) and runs up.3 first.
 struct DecoderImpl : torch::nn::Module {
     explicit DecoderImpl(const VAEConfig& config);
-    /// [N, z, h, w] → [N, 3, 8h, 8w] (not clamped)
+    /// [N, z, h, w] → [N, 3, 8h, 8w] (not clamped); = tail(head(z)).
     torch::Tensor forward(const torch::Tensor& z);
+    /// conv_in and mid at latent resolution: [N, z, h, w] → [N, C, h, w].
+    torch::Tensor head(const torch::Tensor& z);
+    /// The up levels and the output: [N, C, h, w] → [N, 3, 8h, 8w].
+    torch::Tensor tail(torch::Tensor h);
 
     torch::nn::Conv2d conv_in{nullptr};
     Mid mid{nullptr};
@@ -208,6 +212,9 @@ DiagonalGaussian posterior_from_moments(const torch::Tensor& moments);
 struct TileOptions {
     int64_t tile = 64;     ///< tile edge
     int64_t overlap = 16;  ///< overlap between neighbouring tiles, feathered linearly
+    /// Decode only: run conv_in and the mid block (attention, GroupNorm) on the whole latent, and tile
+    /// only the up levels. Closer to decode(), but the mid attention costs O((h*w)^2) compute.
+    bool global_mid = false;
 };
 
 /// The KL autoencoder: encoder + quant_conv, post_quant_conv + decoder.
@@ -223,10 +230,10 @@ struct AutoencoderKLImpl : torch::nn::Module {
 
     /// decode() over overlapping tiles of `tile` latent pixels, blended with linear feathering across the
     /// overlap; memory is bounded by one tile's decode. Falls back to decode() when one tile covers it.
-    torch::Tensor decode_tiled(const torch::Tensor& latent, TileOptions tiles = {64, 16});
+    torch::Tensor decode_tiled(const torch::Tensor& latent, TileOptions tiles = {64, 16, false});
     /// encode_moments() over overlapping image tiles (`tile`, `overlap` in image pixels, multiples of 8),
     /// moments blended the same way. Falls back to encode_moments() when one tile covers it.
-    DiagonalGaussian encode_tiled(const torch::Tensor& image, TileOptions tiles = {512, 64});
+    DiagonalGaussian encode_tiled(const torch::Tensor& image, TileOptions tiles = {512, 64, false});
 
     const VAEConfig& config() const { return config_; }
 

@@ -211,38 +211,42 @@ TEST_CASE("vae tiled decode and encode agree with the untiled result", "[unit][v
     c10::InferenceMode inference;
     auto vae = load_vae(sf::Checkpoint::open(*tiny));
 
-    // 48x40 latent, 24-px tiles: 3 x 2 tiles (the last ones flush with the edge). The per-tile GroupNorm
-    // statistics and the tile-local mid attention make tiling approximate; feathering must beat hard seams.
-    auto latent = torch::randn({1, 4, 48, 40}, at::make_generator<at::CPUGeneratorImpl>(1));
+    // 32x32 latent, 16-px tiles: 2 x 2 without overlap, 3 x 3 with 8 (the last ones flush with the edge).
+    // Per-tile GroupNorm statistics and tile-local mid attention make tiling approximate (more so with random
+    // weights than with trained ones); feathering must beat hard seams, a global mid block must help further.
+    auto latent = torch::randn({1, 4, 32, 32}, at::make_generator<at::CPUGeneratorImpl>(1));
     auto full = vae->decode(latent);
-    std::map<int64_t, double> decode_rel;
-    for (int64_t overlap : {0, 8, 16}) {
-        auto tiled = vae->decode_tiled(latent, {.tile = 24, .overlap = overlap});
+    std::map<std::string, double> decode_rel;
+    for (auto [name, tiles] : {std::pair{"overlap 0", sf::vae::TileOptions{16, 0, false}},
+                               std::pair{"overlap 8", sf::vae::TileOptions{16, 8, false}},
+                               std::pair{"overlap 8, global mid", sf::vae::TileOptions{16, 8, true}}}) {
+        auto tiled = vae->decode_tiled(latent, tiles);
         REQUIRE(tiled.sizes() == full.sizes());
-        decode_rel[overlap] = rel_l2(tiled, full);
-        std::cout << "vae decode_tiled (48x40 latent, tile 24, overlap " << overlap << ") vs decode: rel_l2 "
-                  << decode_rel[overlap] << ", max_abs " << max_abs(tiled, full) << " (output std "
+        decode_rel[name] = rel_l2(tiled, full);
+        std::cout << "vae decode_tiled (32x32 latent, tile 16, " << name << ") vs decode: rel_l2 "
+                  << decode_rel[name] << ", max_abs " << max_abs(tiled, full) << " (output std "
                   << full.std().item<double>() << ")\n";
     }
-    CHECK(decode_rel[8] < decode_rel[0]);
-    CHECK(decode_rel[16] < 0.25);
+    CHECK(decode_rel["overlap 8"] < decode_rel["overlap 0"]);
+    CHECK(decode_rel["overlap 8, global mid"] < decode_rel["overlap 8"]);
+    CHECK(decode_rel["overlap 8"] < 0.3);  // measured 0.249 (global mid: 0.147; hard seams: 0.517)
 
     // One tile covering everything is exactly decode().
     CHECK(torch::equal(vae->decode_tiled(latent, {.tile = 64, .overlap = 16}), full));
 
-    auto image = torch::rand({1, 3, 320, 256}, at::make_generator<at::CPUGeneratorImpl>(2)) * 2 - 1;
+    auto image = torch::rand({1, 3, 256, 256}, at::make_generator<at::CPUGeneratorImpl>(2)) * 2 - 1;
     image = torch::nn::functional::avg_pool2d(image, torch::nn::functional::AvgPool2dFuncOptions(9).stride(1).padding(4));
     auto moments = vae->encode(image).moments;
     std::map<int64_t, double> encode_rel;
-    for (int64_t overlap : {0, 64}) {
-        auto moments_tiled = vae->encode_tiled(image, {.tile = 192, .overlap = overlap}).moments;
+    for (int64_t overlap : {0, 32}) {
+        auto moments_tiled = vae->encode_tiled(image, {.tile = 128, .overlap = overlap}).moments;
         REQUIRE(moments_tiled.sizes() == moments.sizes());
         encode_rel[overlap] = rel_l2(moments_tiled, moments);
-        std::cout << "vae encode_tiled (320x256 image, tile 192, overlap " << overlap << ") vs encode: rel_l2 "
+        std::cout << "vae encode_tiled (256x256 image, tile 128, overlap " << overlap << ") vs encode: rel_l2 "
                   << encode_rel[overlap] << ", max_abs " << max_abs(moments_tiled, moments) << "\n";
     }
-    CHECK(encode_rel[64] < encode_rel[0]);
-    CHECK(encode_rel[64] < 0.3);
+    CHECK(encode_rel[32] < encode_rel[0]);
+    CHECK(encode_rel[32] < 0.3);  // measured 0.194 (hard seams: 0.406)
 }
 
 TEST_CASE("vae tiling blends a constant function exactly", "[unit][vae]") {
