@@ -13,6 +13,9 @@ int cmd_generate(const Args& args);
 /// sfumato-cli grid [PROMPT] AXES [options]: runs make_pipeline_runner().
 int cmd_grid(const Args& args);
 
+/// sfumato-cli train [options]: trains the embedded Sfumato Shapes model.
+int cmd_train(const Args& args);
+
 /// generate / grid with a given job runner (tests pass a fake one).
 int run_generate(const Args& args, JobRunner runner);
 int run_grid(const Args& args, JobRunner runner);

@@ -23,6 +23,7 @@ const CommandEntry kCommands[] = {
 #ifdef SFUMATO_HAVE_IO
     {"generate", sf::cli::cmd_generate, "[PROMPT] ...   text (or image) to PNG files; --help for options"},
     {"grid", sf::cli::cmd_grid, "[PROMPT] AXES ...  labelled comparison grid (--seeds, --cfgs, ...)"},
+    {"train", sf::cli::cmd_train, "[--output F] ... train the embedded Sfumato Shapes model (resumable)"},
 #endif
 };
 
