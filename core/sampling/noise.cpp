@@ -4,8 +4,6 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
-#include <mutex>
-
 #include "core/error.h"
 
 namespace sf::sampling {
@@ -13,7 +11,7 @@ namespace sf::sampling {
 namespace {
 
 torch::Tensor randn_with(at::Generator& gen, c10::IntArrayRef shape) {
-    std::lock_guard<std::mutex> lock(gen.mutex());
+    // randn takes the generator's mutex itself.
     return at::randn(shape, gen, torch::TensorOptions().dtype(torch::kFloat32));
 }
 

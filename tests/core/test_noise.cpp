@@ -4,6 +4,7 @@
 
 #include <regex>
 
+#include "core/error.h"
 #include "core/sampling/noise.h"
 #include "tests/support/conformance.h"
 

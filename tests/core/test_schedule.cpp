@@ -3,6 +3,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <torch/torch.h>
 
+#include "core/error.h"
 #include "core/sampling/schedule.h"
 #include "tests/support/conformance.h"
 
