@@ -10,7 +10,9 @@ namespace sf::sampling {
 
 namespace {
 
-torch::Tensor identity(const torch::Tensor& raw, const torch::Tensor&) { return raw; }
+torch::Tensor identity(const torch::Tensor& raw, const torch::Tensor&) {
+    return raw;
+}
 
 }  // namespace
 
@@ -55,7 +57,8 @@ torch::Tensor Denoiser::combine(const torch::Tensor& uncond, const torch::Tensor
     return uncond + (cond - uncond) * scale;
 }
 
-torch::Tensor Denoiser::guided(const torch::Tensor& x, const torch::Tensor& x_in, double t, const ToOut& to_out) const {
+torch::Tensor Denoiser::guided(const torch::Tensor& x, const torch::Tensor& x_in, double t,
+                               const ToOut& to_out) const {
     const int64_t b = x_in.size(0);
     auto t_opts = torch::TensorOptions().dtype(torch::kFloat32).device(x_in.device());
     if (cond_only_) {
@@ -94,7 +97,8 @@ torch::Tensor Denoiser::operator()(const torch::Tensor& x, double sigma) const {
             if (config_.guide_velocity) {
                 return x - guided(x, x, t, identity) * sigma;
             }
-            return guided(x, x, t, [&](const torch::Tensor& v, const torch::Tensor& xx) { return xx - v * sigma; });
+            return guided(x, x, t,
+                          [&](const torch::Tensor& v, const torch::Tensor& xx) { return xx - v * sigma; });
         }
     }
     throw Error("Denoiser: unknown prediction");
@@ -110,7 +114,8 @@ torch::Tensor Denoiser::eps_vp(const torch::Tensor& x, double t) const {
             const double a = schedule_->alpha_cumprod(static_cast<int64_t>(std::llround(t)));
             return v * std::sqrt(a) + x * std::sqrt(1.0 - a);
         }
-        case Prediction::flow: break;
+        case Prediction::flow:
+            break;
     }
     throw Error("DDIM / PLMS need an eps or v model; this model predicts a flow velocity");
 }

@@ -36,7 +36,8 @@ struct DenoiserConfig {
 /// The CFG-guided denoiser every sampler calls. eps / v models need the discrete schedule (sigma ↔ t).
 class Denoiser {
 public:
-    Denoiser(ModelFn model, DenoiserConfig config, std::shared_ptr<const DiscreteSchedule> schedule = nullptr);
+    Denoiser(ModelFn model, DenoiserConfig config,
+             std::shared_ptr<const DiscreteSchedule> schedule = nullptr);
 
     /// D(x, sigma) in k-diffusion (VE) space: x [B, C, H, W] → denoised [B, C, H, W], CFG on D
     /// (on the velocity first when guide_velocity).
@@ -58,7 +59,8 @@ private:
     using ToOut = std::function<torch::Tensor(const torch::Tensor& raw, const torch::Tensor& x)>;
     /// One network evaluation on x_in (the scaled x) at timestep t; `to_out(raw, x)` maps each row to the
     /// quantity CFG combines, on the whole (B or 2B) batch, before the halves are combined.
-    torch::Tensor guided(const torch::Tensor& x, const torch::Tensor& x_in, double t, const ToOut& to_out) const;
+    torch::Tensor guided(const torch::Tensor& x, const torch::Tensor& x_in, double t,
+                         const ToOut& to_out) const;
     torch::Tensor combine(const torch::Tensor& uncond, const torch::Tensor& cond) const;
 
     ModelFn model_;

@@ -22,7 +22,8 @@ torch::Tensor seed_noise(uint64_t seed, c10::IntArrayRef shape) {
     return randn_with(gen, shape);
 }
 
-torch::Tensor batch_noise(uint64_t seed, int64_t batch, c10::IntArrayRef per_image, const torch::Device& device) {
+torch::Tensor batch_noise(uint64_t seed, int64_t batch, c10::IntArrayRef per_image,
+                          const torch::Device& device) {
     return CpuNoise(seed, batch).initial(per_image, device);
 }
 
@@ -44,7 +45,8 @@ CpuNoise::CpuNoise(uint64_t seed, int64_t batch) {
     }
 }
 
-torch::Tensor CpuNoise::draw(c10::IntArrayRef per_image, const torch::Device& device, torch::ScalarType dtype) {
+torch::Tensor CpuNoise::draw(c10::IntArrayRef per_image, const torch::Device& device,
+                             torch::ScalarType dtype) {
     std::vector<torch::Tensor> rows;
     rows.reserve(generators_.size());
     for (auto& g : generators_) {

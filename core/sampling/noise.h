@@ -1,6 +1,6 @@
-// Seed → noise on the CPU with libtorch's MT19937 generator (torch.manual_seed(s); torch.randn(shape)), so a
-// seed gives the same latent as other tools that draw on the CPU, and the per-step noise of the
-// ancestral / SDE samplers behind one interface.
+// Seed → noise on the CPU with libtorch's MT19937 generator (torch.manual_seed(s); torch.randn(shape)), so
+// a seed gives the same latent as other tools that draw on the CPU, and the per-step noise of the ancestral /
+// SDE samplers behind one interface.
 #pragma once
 
 #include <torch/torch.h>

@@ -53,7 +53,8 @@ double lms_coeff(int order, std::span<const double> t, int i, int j) {
         double prod = 1.0;
         for (int k = 0; k < order; ++k) {
             if (k != j) {
-                prod *= (tau - t[static_cast<size_t>(i - k)]) / (t[static_cast<size_t>(i - j)] - t[static_cast<size_t>(i - k)]);
+                prod *= (tau - t[static_cast<size_t>(i - k)]) /
+                        (t[static_cast<size_t>(i - j)] - t[static_cast<size_t>(i - k)]);
             }
         }
         return prod;
@@ -63,7 +64,8 @@ double lms_coeff(int order, std::span<const double> t, int i, int j) {
     const double mid = 0.5 * (a + b);
     const double half = 0.5 * (b - a);
     const double g = std::sqrt(3.0 / 5.0);
-    return half * (5.0 / 9.0 * basis(mid - half * g) + 8.0 / 9.0 * basis(mid) + 5.0 / 9.0 * basis(mid + half * g));
+    return half *
+           (5.0 / 9.0 * basis(mid - half * g) + 8.0 / 9.0 * basis(mid) + 5.0 / 9.0 * basis(mid + half * g));
 }
 
 }  // namespace
@@ -185,8 +187,9 @@ torch::Tensor sample_lms(const Denoiser& model, torch::Tensor x, std::span<const
     return x;
 }
 
-torch::Tensor sample_dpmpp_2s_ancestral(const Denoiser& model, torch::Tensor x, std::span<const double> sigmas,
-                                        NoiseSource& noise, const StepFn& on_step, double eta) {
+torch::Tensor sample_dpmpp_2s_ancestral(const Denoiser& model, torch::Tensor x,
+                                        std::span<const double> sigmas, NoiseSource& noise,
+                                        const StepFn& on_step, double eta) {
     const int n = num_steps(sigmas);
     for (int i = 0; i < n; ++i) {
         const double s = sigmas[i];
@@ -352,8 +355,8 @@ torch::Tensor sample_dpmpp_3m_sde(const Denoiser& model, torch::Tensor x, std::s
     return x;
 }
 
-torch::Tensor sample_ddpm(const Denoiser& model, torch::Tensor x, std::span<const double> sigmas, NoiseSource& noise,
-                          const StepFn& on_step) {
+torch::Tensor sample_ddpm(const Denoiser& model, torch::Tensor x, std::span<const double> sigmas,
+                          NoiseSource& noise, const StepFn& on_step) {
     const int n = num_steps(sigmas);
     for (int i = 0; i < n; ++i) {
         const double s = sigmas[i];
@@ -376,8 +379,8 @@ torch::Tensor sample_ddpm(const Denoiser& model, torch::Tensor x, std::span<cons
     return x;
 }
 
-torch::Tensor sample_lcm(const Denoiser& model, torch::Tensor x, std::span<const double> sigmas, NoiseSource& noise,
-                         const StepFn& on_step) {
+torch::Tensor sample_lcm(const Denoiser& model, torch::Tensor x, std::span<const double> sigmas,
+                         NoiseSource& noise, const StepFn& on_step) {
     const int n = num_steps(sigmas);
     for (int i = 0; i < n; ++i) {
         const double s = sigmas[i];
@@ -427,8 +430,8 @@ DdimUpdate ddim_update(const torch::Tensor& x, const torch::Tensor& e_t, const D
 
 }  // namespace
 
-torch::Tensor sample_ddim(const Denoiser& model, torch::Tensor x, const DdimSchedule& ddim, NoiseSource& noise,
-                          const StepFn& on_step, int t_start) {
+torch::Tensor sample_ddim(const Denoiser& model, torch::Tensor x, const DdimSchedule& ddim,
+                          NoiseSource& noise, const StepFn& on_step, int t_start) {
     const int n = ddim_count(ddim, t_start);
     for (int i = 0; i < n; ++i) {
         const int index = n - 1 - i;
@@ -440,8 +443,8 @@ torch::Tensor sample_ddim(const Denoiser& model, torch::Tensor x, const DdimSche
     return x;
 }
 
-torch::Tensor sample_plms(const Denoiser& model, torch::Tensor x, const DdimSchedule& ddim, const StepFn& on_step,
-                          int t_start) {
+torch::Tensor sample_plms(const Denoiser& model, torch::Tensor x, const DdimSchedule& ddim,
+                          const StepFn& on_step, int t_start) {
     const int n = ddim_count(ddim, t_start);
     for (double s : ddim.sigmas) {
         if (s != 0) {
@@ -478,7 +481,8 @@ torch::Tensor sample_plms(const Denoiser& model, torch::Tensor x, const DdimSche
     return x;
 }
 
-torch::Tensor ddim_encode(const torch::Tensor& init, const torch::Tensor& noise, const DdimSchedule& ddim, int t_enc) {
+torch::Tensor ddim_encode(const torch::Tensor& init, const torch::Tensor& noise, const DdimSchedule& ddim,
+                          int t_enc) {
     if (t_enc < 0 || t_enc >= static_cast<int>(ddim.alphas.size())) {
         throw Error("DDIM encode: t_enc " + std::to_string(t_enc) + " out of range");
     }
@@ -515,16 +519,14 @@ std::string normalize_name(std::string_view name) {
 }
 
 SamplerFn plain(torch::Tensor (*fn)(const Denoiser&, torch::Tensor, std::span<const double>, const StepFn&)) {
-    return [fn](const Denoiser& m, torch::Tensor x, std::span<const double> s, NoiseSource&, const StepFn& cb) {
-        return fn(m, std::move(x), s, cb);
-    };
+    return [fn](const Denoiser& m, torch::Tensor x, std::span<const double> s, NoiseSource&,
+                const StepFn& cb) { return fn(m, std::move(x), s, cb); };
 }
 
 template <typename F>
 SamplerFn noisy(F fn) {
-    return [fn](const Denoiser& m, torch::Tensor x, std::span<const double> s, NoiseSource& nz, const StepFn& cb) {
-        return fn(m, std::move(x), s, nz, cb);
-    };
+    return [fn](const Denoiser& m, torch::Tensor x, std::span<const double> s, NoiseSource& nz,
+                const StepFn& cb) { return fn(m, std::move(x), s, nz, cb); };
 }
 
 std::vector<SamplerInfo> build_registry() {
@@ -532,11 +534,17 @@ std::vector<SamplerInfo> build_registry() {
     std::vector<SamplerInfo> r;
     r.push_back({"DPM++ 2M", "dpmpp_2m", K::kdiffusion, false, plain(&sample_dpmpp_2m)});
     r.push_back({"DPM++ SDE", "dpmpp_sde", K::kdiffusion, true,
-                 noisy([](auto& m, auto x, auto s, auto& nz, auto& cb) { return sample_dpmpp_sde(m, x, s, nz, cb); })});
+                 noisy([](auto& m, auto x, auto s, auto& nz, auto& cb) {
+                     return sample_dpmpp_sde(m, x, s, nz, cb);
+                 })});
     r.push_back({"DPM++ 2M SDE", "dpmpp_2m_sde", K::kdiffusion, true,
-                 noisy([](auto& m, auto x, auto s, auto& nz, auto& cb) { return sample_dpmpp_2m_sde(m, x, s, nz, cb); })});
+                 noisy([](auto& m, auto x, auto s, auto& nz, auto& cb) {
+                     return sample_dpmpp_2m_sde(m, x, s, nz, cb);
+                 })});
     r.push_back({"DPM++ 3M SDE", "dpmpp_3m_sde", K::kdiffusion, true,
-                 noisy([](auto& m, auto x, auto s, auto& nz, auto& cb) { return sample_dpmpp_3m_sde(m, x, s, nz, cb); })});
+                 noisy([](auto& m, auto x, auto s, auto& nz, auto& cb) {
+                     return sample_dpmpp_3m_sde(m, x, s, nz, cb);
+                 })});
     r.push_back({"DPM++ 2S a", "dpmpp_2s_ancestral", K::kdiffusion, true,
                  noisy([](auto& m, auto x, auto s, auto& nz, auto& cb) {
                      return sample_dpmpp_2s_ancestral(m, x, s, nz, cb);
@@ -547,9 +555,8 @@ std::vector<SamplerInfo> build_registry() {
                  })});
     r.push_back({"Euler", "euler", K::kdiffusion, false, plain(&sample_euler)});
     r.push_back({"LMS", "lms", K::kdiffusion, false,
-                 [](const Denoiser& m, torch::Tensor x, std::span<const double> s, NoiseSource&, const StepFn& cb) {
-                     return sample_lms(m, std::move(x), s, cb);
-                 }});
+                 [](const Denoiser& m, torch::Tensor x, std::span<const double> s, NoiseSource&,
+                    const StepFn& cb) { return sample_lms(m, std::move(x), s, cb); }});
     r.push_back({"Heun", "heun", K::kdiffusion, false, plain(&sample_heun)});
     r.push_back({"DPM2", "dpm_2", K::kdiffusion, false, plain(&sample_dpm_2)});
     r.push_back({"DPM2 a", "dpm_2_ancestral", K::kdiffusion, true,
@@ -627,7 +634,8 @@ torch::Tensor sample(const Denoiser& model, const SampleOptions& options, const 
     }
 
     if (info.kind == SamplerKind::compvis) {
-        const DdimSchedule ddim = make_ddim_schedule(model.schedule(), options.steps, info.key == "ddim" ? options.eta : 0.0);
+        const DdimSchedule ddim =
+            make_ddim_schedule(model.schedule(), options.steps, info.key == "ddim" ? options.eta : 0.0);
         if (!img2img) {
             return info.key == "ddim" ? sample_ddim(model, noise, ddim, step_noise, on_step)
                                       : sample_plms(model, noise, ddim, on_step);
@@ -643,10 +651,12 @@ torch::Tensor sample(const Denoiser& model, const SampleOptions& options, const 
 
     if (model.prediction() == Prediction::flow) {
         if (info.stochastic) {
-            throw Error(info.name + " is not supported for flow models; use Euler, Heun, DPM2, LMS or DPM++ 2M");
+            throw Error(info.name +
+                        " is not supported for flow models; use Euler, Heun, DPM2, LMS or DPM++ 2M");
         }
-        std::vector<double> sigmas = options.flux_seq_len > 0 ? flux_schedule(options.steps, options.flux_seq_len)
-                                                               : sd3_sigmas(options.steps, options.flow_shift);
+        std::vector<double> sigmas = options.flux_seq_len > 0
+                                         ? flux_schedule(options.steps, options.flux_seq_len)
+                                         : sd3_sigmas(options.steps, options.flow_shift);
         if (img2img) {
             sigmas = sd3_img2img_sigmas(sigmas, options.strength);
             if (sigmas.size() < 2) {

@@ -23,23 +23,27 @@ using StepFn = std::function<void(int i, int n, const torch::Tensor& x, const to
 
 // k-diffusion loops: x [B, C, H, W] starts at sigmas[0]; sigmas descend and end with 0.
 /// Euler (s_churn 0).
-torch::Tensor sample_euler(const Denoiser& model, torch::Tensor x, std::span<const double> sigmas, const StepFn& on_step);
+torch::Tensor sample_euler(const Denoiser& model, torch::Tensor x, std::span<const double> sigmas,
+                           const StepFn& on_step);
 /// Euler ancestral (eta 1).
 torch::Tensor sample_euler_ancestral(const Denoiser& model, torch::Tensor x, std::span<const double> sigmas,
                                      NoiseSource& noise, const StepFn& on_step, double eta = 1.0);
 /// Heun (2nd order, Euler on the step to 0).
-torch::Tensor sample_heun(const Denoiser& model, torch::Tensor x, std::span<const double> sigmas, const StepFn& on_step);
+torch::Tensor sample_heun(const Denoiser& model, torch::Tensor x, std::span<const double> sigmas,
+                          const StepFn& on_step);
 /// DPM-Solver-2 (midpoint in log sigma).
-torch::Tensor sample_dpm_2(const Denoiser& model, torch::Tensor x, std::span<const double> sigmas, const StepFn& on_step);
+torch::Tensor sample_dpm_2(const Denoiser& model, torch::Tensor x, std::span<const double> sigmas,
+                           const StepFn& on_step);
 /// DPM-Solver-2 ancestral.
 torch::Tensor sample_dpm_2_ancestral(const Denoiser& model, torch::Tensor x, std::span<const double> sigmas,
                                      NoiseSource& noise, const StepFn& on_step, double eta = 1.0);
 /// Linear multistep (order 4, exact Lagrange integrals).
-torch::Tensor sample_lms(const Denoiser& model, torch::Tensor x, std::span<const double> sigmas, const StepFn& on_step,
-                         int order = 4);
+torch::Tensor sample_lms(const Denoiser& model, torch::Tensor x, std::span<const double> sigmas,
+                         const StepFn& on_step, int order = 4);
 /// DPM-Solver++(2S) ancestral.
-torch::Tensor sample_dpmpp_2s_ancestral(const Denoiser& model, torch::Tensor x, std::span<const double> sigmas,
-                                        NoiseSource& noise, const StepFn& on_step, double eta = 1.0);
+torch::Tensor sample_dpmpp_2s_ancestral(const Denoiser& model, torch::Tensor x,
+                                        std::span<const double> sigmas, NoiseSource& noise,
+                                        const StepFn& on_step, double eta = 1.0);
 /// DPM-Solver++ SDE (r 1/2); the noise source replaces k-diffusion's Brownian tree.
 torch::Tensor sample_dpmpp_sde(const Denoiser& model, torch::Tensor x, std::span<const double> sigmas,
                                NoiseSource& noise, const StepFn& on_step, double eta = 1.0, double r = 0.5);
@@ -53,23 +57,25 @@ torch::Tensor sample_dpmpp_2m_sde(const Denoiser& model, torch::Tensor x, std::s
 torch::Tensor sample_dpmpp_3m_sde(const Denoiser& model, torch::Tensor x, std::span<const double> sigmas,
                                   NoiseSource& noise, const StepFn& on_step, double eta = 1.0);
 /// DDPM ancestral steps on a sigma schedule (ComfyUI "ddpm"; T-step DDPM with all table sigmas).
-torch::Tensor sample_ddpm(const Denoiser& model, torch::Tensor x, std::span<const double> sigmas, NoiseSource& noise,
-                          const StepFn& on_step);
+torch::Tensor sample_ddpm(const Denoiser& model, torch::Tensor x, std::span<const double> sigmas,
+                          NoiseSource& noise, const StepFn& on_step);
 /// Latent consistency: x = D, then renoised to the next sigma (ComfyUI "lcm").
-torch::Tensor sample_lcm(const Denoiser& model, torch::Tensor x, std::span<const double> sigmas, NoiseSource& noise,
-                         const StepFn& on_step);
+torch::Tensor sample_lcm(const Denoiser& model, torch::Tensor x, std::span<const double> sigmas,
+                         NoiseSource& noise, const StepFn& on_step);
 
 // CompVis loops: x is the VP latent; they walk ddim.timesteps[:t_start] backwards (t_start < 0: all).
 /// DDIM with the schedule's eta sigmas (noise drawn only when sigma_t > 0).
-torch::Tensor sample_ddim(const Denoiser& model, torch::Tensor x, const DdimSchedule& ddim, NoiseSource& noise,
-                          const StepFn& on_step, int t_start = -1);
+torch::Tensor sample_ddim(const Denoiser& model, torch::Tensor x, const DdimSchedule& ddim,
+                          NoiseSource& noise, const StepFn& on_step, int t_start = -1);
 /// PLMS (eta 0; two evaluations on the first step).
-torch::Tensor sample_plms(const Denoiser& model, torch::Tensor x, const DdimSchedule& ddim, const StepFn& on_step,
-                          int t_start = -1);
+torch::Tensor sample_plms(const Denoiser& model, torch::Tensor x, const DdimSchedule& ddim,
+                          const StepFn& on_step, int t_start = -1);
 /// CompVis stochastic_encode: sqrt(a[t_enc]) * init + sqrt(1 - a[t_enc]) * noise with the DDIM alphas.
-torch::Tensor ddim_encode(const torch::Tensor& init, const torch::Tensor& noise, const DdimSchedule& ddim, int t_enc);
+torch::Tensor ddim_encode(const torch::Tensor& init, const torch::Tensor& noise, const DdimSchedule& ddim,
+                          int t_enc);
 
-/// FLUX denoise loop: x += (t_{i+1} - t_i) * v(x, t_i), the velocity CFG-combined. Callback denoised = x - t*v.
+/// FLUX denoise loop: x += (t_{i+1} - t_i) * v(x, t_i), the velocity CFG-combined. Callback denoised = x -
+/// t*v.
 torch::Tensor sample_flux_euler(const Denoiser& model, torch::Tensor x, std::span<const double> timesteps,
                                 const StepFn& on_step);
 
@@ -80,8 +86,9 @@ enum class SamplerKind {
 };
 
 /// A uniform entry point for the registry (deterministic loops ignore `noise`).
-using SamplerFn = std::function<torch::Tensor(const Denoiser&, torch::Tensor x, std::span<const double> sigmas,
-                                              NoiseSource& noise, const StepFn& on_step)>;
+using SamplerFn =
+    std::function<torch::Tensor(const Denoiser&, torch::Tensor x, std::span<const double> sigmas,
+                                NoiseSource& noise, const StepFn& on_step)>;
 
 /// One sampler under the names users know.
 struct SamplerInfo {

@@ -112,7 +112,8 @@ int64_t DiscreteSchedule::sigma_to_t_quantized(double sigma) const {
 
 ScheduleKind parse_schedule(std::string_view name) {
     const std::string n = lower_alnum(name);
-    if (n.empty() || n == "automatic" || n == "normal" || n == "uniform" || n == "discrete" || n == "default") {
+    if (n.empty() || n == "automatic" || n == "normal" || n == "uniform" || n == "discrete" ||
+        n == "default") {
         return ScheduleKind::automatic;
     }
     if (n == "karras") {
@@ -133,11 +134,16 @@ ScheduleKind parse_schedule(std::string_view name) {
 
 std::string schedule_name(ScheduleKind kind) {
     switch (kind) {
-        case ScheduleKind::automatic: return "Automatic";
-        case ScheduleKind::karras: return "Karras";
-        case ScheduleKind::exponential: return "Exponential";
-        case ScheduleKind::sgm_uniform: return "SGM Uniform";
-        case ScheduleKind::simple: return "Simple";
+        case ScheduleKind::automatic:
+            return "Automatic";
+        case ScheduleKind::karras:
+            return "Karras";
+        case ScheduleKind::exponential:
+            return "Exponential";
+        case ScheduleKind::sgm_uniform:
+            return "SGM Uniform";
+        case ScheduleKind::simple:
+            return "Simple";
     }
     return "Automatic";
 }
@@ -191,18 +197,24 @@ std::vector<double> make_sigmas(ScheduleKind kind, const DiscreteSchedule& s, in
         throw Error("steps must be at least 1, got " + std::to_string(steps));
     }
     switch (kind) {
-        case ScheduleKind::automatic: return discrete_sigmas(s, steps);
-        case ScheduleKind::karras: return karras_sigmas(steps, s.sigma_min(), s.sigma_max());
-        case ScheduleKind::exponential: return exponential_sigmas(steps, s.sigma_min(), s.sigma_max());
-        case ScheduleKind::sgm_uniform: return sgm_uniform_sigmas(s, steps);
-        case ScheduleKind::simple: return simple_sigmas(s, steps);
+        case ScheduleKind::automatic:
+            return discrete_sigmas(s, steps);
+        case ScheduleKind::karras:
+            return karras_sigmas(steps, s.sigma_min(), s.sigma_max());
+        case ScheduleKind::exponential:
+            return exponential_sigmas(steps, s.sigma_min(), s.sigma_max());
+        case ScheduleKind::sgm_uniform:
+            return sgm_uniform_sigmas(s, steps);
+        case ScheduleKind::simple:
+            return simple_sigmas(s, steps);
     }
     return discrete_sigmas(s, steps);
 }
 
 DdimSchedule make_ddim_schedule(const DiscreteSchedule& s, int steps, double eta) {
     if (steps < 1 || steps > s.size()) {
-        throw Error("DDIM: steps must be in [1, " + std::to_string(s.size()) + "], got " + std::to_string(steps));
+        throw Error("DDIM: steps must be in [1, " + std::to_string(s.size()) + "], got " +
+                    std::to_string(steps));
     }
     DdimSchedule d;
     const int64_t c = s.size() / steps;
@@ -263,7 +275,9 @@ std::vector<double> flux_schedule(int steps, int64_t image_seq_len, bool shift, 
     return to_vector(t);
 }
 
-int64_t flux_seq_len(int64_t width, int64_t height) { return (height / 16) * (width / 16); }
+int64_t flux_seq_len(int64_t width, int64_t height) {
+    return (height / 16) * (width / 16);
+}
 
 std::vector<double> img2img_sigmas(std::span<const double> full, double strength) {
     const int steps = static_cast<int>(full.size()) - 1;

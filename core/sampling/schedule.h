@@ -14,7 +14,8 @@
 namespace sf::sampling {
 
 /// SD "scaled_linear" betas: linspace(sqrt(start), sqrt(end), T)^2, float64.
-torch::Tensor scaled_linear_betas(int64_t timesteps = 1000, double linear_start = 0.00085, double linear_end = 0.012);
+torch::Tensor scaled_linear_betas(int64_t timesteps = 1000, double linear_start = 0.00085,
+                                  double linear_end = 0.012);
 
 /// The discrete DDPM schedule of SD1/SD2/SDXL: alphas_cumprod, sigmas and log-sigma interpolation.
 class DiscreteSchedule {
@@ -50,7 +51,8 @@ private:
 /// The sigma schedules users pick by name (A1111 "Schedule type", ComfyUI "scheduler").
 enum class ScheduleKind { automatic, karras, exponential, sgm_uniform, simple };
 
-/// Case-insensitive: "Automatic"/"normal"/"uniform"/"discrete", "Karras", "Exponential", "SGM Uniform", "Simple".
+/// Case-insensitive: "Automatic"/"normal"/"uniform"/"discrete", "Karras", "Exponential", "SGM Uniform",
+/// "Simple".
 ScheduleKind parse_schedule(std::string_view name);
 /// The display name of a schedule kind.
 std::string schedule_name(ScheduleKind kind);
@@ -70,10 +72,10 @@ std::vector<double> make_sigmas(ScheduleKind kind, const DiscreteSchedule& s, in
 
 /// CompVis DDIM "uniform" discretisation and its per-step scalars (float32 values from float64 math).
 struct DdimSchedule {
-    std::vector<int64_t> timesteps;  ///< ascending: range(0, T, T / steps) + 1 (may be more than steps)
-    std::vector<double> alphas;      ///< alphas_cumprod[timesteps]
-    std::vector<double> alphas_prev; ///< alphas_cumprod[0] then alphas[:-1]
-    std::vector<double> sigmas;      ///< eta * sqrt((1 - a_prev) / (1 - a) * (1 - a / a_prev))
+    std::vector<int64_t> timesteps;   ///< ascending: range(0, T, T / steps) + 1 (may be more than steps)
+    std::vector<double> alphas;       ///< alphas_cumprod[timesteps]
+    std::vector<double> alphas_prev;  ///< alphas_cumprod[0] then alphas[:-1]
+    std::vector<double> sigmas;       ///< eta * sqrt((1 - a_prev) / (1 - a) * (1 - a / a_prev))
 };
 /// make_ddim_timesteps("uniform") + make_ddim_sampling_parameters.
 DdimSchedule make_ddim_schedule(const DiscreteSchedule& s, int steps, double eta);
@@ -85,8 +87,8 @@ std::vector<double> sd3_sigma_table(double shift = 3.0);
 /// SD3 reference get_sigmas(steps): sigma(linspace(1000*sigma_max, 1000*sigma_min, steps)), trailing 0.
 std::vector<double> sd3_sigmas(int steps, double shift = 3.0);
 /// FLUX get_schedule: linspace(1, 0, steps+1), time-shifted by mu(image_seq_len) unless shift is false.
-std::vector<double> flux_schedule(int steps, int64_t image_seq_len, bool shift = true, double base_shift = 0.5,
-                                  double max_shift = 1.15);
+std::vector<double> flux_schedule(int steps, int64_t image_seq_len, bool shift = true,
+                                  double base_shift = 0.5, double max_shift = 1.15);
 /// FLUX packed-token count of a pixel size: (H/16)*(W/16).
 int64_t flux_seq_len(int64_t width, int64_t height);
 

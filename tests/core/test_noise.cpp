@@ -1,6 +1,6 @@
 // Seed → noise parity with torch.manual_seed(s); torch.randn(shape) on the CPU (samplers/seed_noise).
-#include <catch2/catch_test_macros.hpp>
 #include <torch/torch.h>
+#include <catch2/catch_test_macros.hpp>
 
 #include <regex>
 

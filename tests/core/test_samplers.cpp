@@ -1,7 +1,7 @@
 // Sampling loops against samplers/*.safetensors with the closed-form Gaussian "network" of the area README,
 // plus unit tests of the guidance batching, name lookup and cancellation.
-#include <catch2/catch_test_macros.hpp>
 #include <torch/torch.h>
+#include <catch2/catch_test_macros.hpp>
 
 #include <chrono>
 #include <iostream>
@@ -108,7 +108,8 @@ void run_case(AreaRun& run, const Case& c) {
     dc.cfg_scales = {scale};
     std::shared_ptr<const DiscreteSchedule> sched;
     if (c.has_input("alphas_cumprod")) {
-        sched = std::make_shared<DiscreteSchedule>(DiscreteSchedule::from_alphas_cumprod(c.input("alphas_cumprod")));
+        sched = std::make_shared<DiscreteSchedule>(
+            DiscreteSchedule::from_alphas_cumprod(c.input("alphas_cumprod")));
         run.check(c, "schedule alphas_cumprod", DiscreteSchedule::scaled_linear().alphas_cumprod(),
                   c.input("alphas_cumprod"), tol(1e-7, 1e-7));
     }
@@ -146,7 +147,8 @@ void run_case(AreaRun& run, const Case& c) {
     if (sampler == "DDIMSampler" || sampler == "PLMSSampler") {
         const bool ddim = sampler == "DDIMSampler";
         const auto sch = make_ddim_schedule(*sched, steps, cfg.get("eta", 0.0));
-        run.check(c, "ddim timesteps", torch::tensor(sch.timesteps, torch::kInt64), c.input("timesteps"), tol(0, 0));
+        run.check(c, "ddim timesteps", torch::tensor(sch.timesteps, torch::kInt64), c.input("timesteps"),
+                  tol(0, 0));
         auto start = unit_noise;
         int t_start = -1;
         if (img2img) {
@@ -155,7 +157,8 @@ void run_case(AreaRun& run, const Case& c) {
             start = ddim_encode(init, unit_noise, sch, t_start);
             run.check(c, "z_enc", start);
         }
-        x = ddim ? sample_ddim(model, start, sch, noise, on_step, t_start) : sample_plms(model, start, sch, on_step, t_start);
+        x = ddim ? sample_ddim(model, start, sch, noise, on_step, t_start)
+                 : sample_plms(model, start, sch, on_step, t_start);
         steps_name = "pred_x0_steps";
     } else if (flux) {
         const auto ts = flux_schedule(steps, cfg.at("image_seq_len").as_int());
@@ -200,8 +203,8 @@ void run_case(AreaRun& run, const Case& c) {
             run.fail(c, "noise draws " + std::to_string(noise.k) + ", expected " + std::to_string(expected));
         }
         if (c.has_input("noise_seq_sigmas") && noise.k == expected) {
-            run.check(c, "noise_seq_sigmas", to_tensor(noise.sigmas).view({-1, 2}), c.input("noise_seq_sigmas"),
-                      tol(1e-5, 1e-6));
+            run.check(c, "noise_seq_sigmas", to_tensor(noise.sigmas).view({-1, 2}),
+                      c.input("noise_seq_sigmas"), tol(1e-5, 1e-6));
         }
     }
     run.check(c, "x", x);
@@ -306,8 +309,8 @@ TEST_CASE("sampler names resolve like A1111 and ComfyUI", "[unit][samplers]") {
     CHECK(find_sampler("DPM2 a Karras").sampler->key == "dpm_2_ancestral");
     CHECK(find_sampler("ddim").sampler->kind == SamplerKind::compvis);
     CHECK(find_sampler("Euler SGM Uniform").schedule == ScheduleKind::sgm_uniform);
-    for (const char* n : {"DDPM", "DDIM", "PLMS", "Euler", "Euler a", "Heun", "DPM2", "DPM2 a", "LMS", "DPM++ 2S a",
-                          "DPM++ 2M", "DPM++ SDE", "DPM++ 2M SDE", "DPM++ 3M SDE", "LCM"}) {
+    for (const char* n : {"DDPM", "DDIM", "PLMS", "Euler", "Euler a", "Heun", "DPM2", "DPM2 a", "LMS",
+                          "DPM++ 2S a", "DPM++ 2M", "DPM++ SDE", "DPM++ 2M SDE", "DPM++ 3M SDE", "LCM"}) {
         CHECK(find_sampler(n).sampler->name == n);
     }
     try {
@@ -395,7 +398,9 @@ TEST_CASE("sampler and guidance overhead per step", "[.bench][samplers]") {
             for (int i = 0; i < steps; ++i) {
                 model(x, sigmas[static_cast<size_t>(i)]);
             }
-            best = std::min(best, std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+            best = std::min(
+                best,
+                std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
         }
         std::cout << "overhead guidance only (D with CFG): " << best / steps << " us/call\n";
     }
@@ -406,7 +411,9 @@ TEST_CASE("sampler and guidance overhead per step", "[.bench][samplers]") {
         for (int rep = 0; rep < 5; ++rep) {  // best of 5: the build machine is shared
             const auto t0 = std::chrono::steady_clock::now();
             info.fn(model, x, sigmas, noise, nullptr);
-            best = std::min(best, std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+            best = std::min(
+                best,
+                std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
         }
         const double us = best;
         std::cout << "overhead " << name << ": " << us / steps << " us/step (1x4x64x64, CFG 7.5, CPU)\n";

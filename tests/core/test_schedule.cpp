@@ -1,7 +1,7 @@
 // Schedules against samplers/schedules.safetensors: SD1 table, get_sigmas, karras, exponential, sigma<->t,
 // DDIM discretisation, FLUX and SD3 flow schedules.
-#include <catch2/catch_test_macros.hpp>
 #include <torch/torch.h>
+#include <catch2/catch_test_macros.hpp>
 
 #include "core/error.h"
 #include "core/sampling/schedule.h"
@@ -21,7 +21,9 @@ Tolerance tol(double max_abs, double rel_l2) {
     return t;
 }
 
-torch::Tensor i64(const std::vector<int64_t>& v) { return torch::tensor(v, torch::kInt64); }
+torch::Tensor i64(const std::vector<int64_t>& v) {
+    return torch::tensor(v, torch::kInt64);
+}
 
 }  // namespace
 
