@@ -122,7 +122,7 @@ ShapesArchitecture shapes_architecture(int vocab_size) {
     ShapesArchitecture a;
     a.vae = vae::VAEConfig{.ch = 32, .ch_mult = {1, 2, 2, 4}, .num_res_blocks = 1};
     a.text = TextConfig{.vocab_size = vocab_size, .context_length = 77, .width = 64, .layers = 2, .heads = 4};
-    a.unet = unet::UNetConfig{.model_channels = 64,
+    a.unet = unet::UNetConfig{.model_channels = 32,
                               .channel_mult = {1, 2, 2},
                               .num_res_blocks = 1,
                               .transformer_depth = {1, 1, 1},
@@ -210,6 +210,11 @@ TrainReport train_shapes(const TrainOptions& o) {
             auto loss = rec + 1e-4 * kl;
             opt.zero_grad();
             loss.backward();
+            if (!std::isfinite(loss.item<double>())) {
+                throw Error("training diverged: the VAE loss is not finite at step " + std::to_string(step) +
+                            " (lower --lr)");
+            }
+            torch::nn::utils::clip_grad_norm_(vae_model->parameters(), 1.0);
             opt.step();
             double l = rec.item<double>();
             smooth = step == vae_done ? l : 0.98 * smooth + 0.02 * l;
@@ -295,6 +300,11 @@ TrainReport train_shapes(const TrainOptions& o) {
         auto loss = torch::mse_loss(pred, noise);
         opt.zero_grad();
         loss.backward();
+        if (!std::isfinite(loss.item<double>())) {
+            throw Error("training diverged: the UNet loss is not finite at step " + std::to_string(step) +
+                        " (lower --lr)");
+        }
+        torch::nn::utils::clip_grad_norm_(params, 1.0);
         opt.step();
         unet_ema.update(*unet_model, std::min(o.ema_decay, (1.0 + step) / (10.0 + step)));
         text_ema.update(*text_model, std::min(o.ema_decay, (1.0 + step) / (10.0 + step)));

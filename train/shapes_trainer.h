@@ -26,15 +26,15 @@ struct TrainOptions {
     std::filesystem::path output;    ///< the finished single-file checkpoint (.safetensors)
     std::filesystem::path work_dir;  ///< resumable state (checkpoints every `save_every` steps)
     std::filesystem::path reuse_vae; ///< take the VAE from this checkpoint instead of training one
-    int vae_steps = 1200;
+    int vae_steps = 500;
     int vae_batch = 16;
     double vae_lr = 2e-3;
-    int steps = 6000;                ///< UNet + text encoder steps
-    int batch = 64;
+    int steps = 4000;                ///< UNet + text encoder steps
+    int batch = 32;
     double lr = 1e-3;
     double ema_decay = 0.999;
     double uncond_probability = 0.1; ///< captions dropped for classifier-free guidance
-    int dataset_size = 16000;        ///< pictures rendered and encoded once for the UNet stage
+    int dataset_size = 8000;        ///< pictures rendered and encoded once for the UNet stage
     int save_every = 500;
     uint64_t seed = 1;
     std::string device = "cpu";
