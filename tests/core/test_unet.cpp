@@ -259,7 +259,7 @@ TEST_CASE("infer_unet_config reads SD1.5, SD2.1 and SDXL base from their manifes
 TEST_CASE("infer_unet_config round-trips small configs of every preset's shape, refiner included",
           "[unit][unet]") {
     auto shrink = [](UNetConfig c) {
-        c.model_channels = 32;
+        c.model_channels = 64;  // one 64-wide head at level 0 for the linear (SD2/SDXL) shapes
         c.context_dim = 16;
         for (auto& d : c.transformer_depth) {
             d = std::min<int64_t>(d, 2);
