@@ -15,20 +15,18 @@ torch::Tensor sliced_attention(const torch::Tensor& q, const torch::Tensor& k, c
     auto kt = k.reshape({b * h, tk, d}).transpose(1, 2);  // [BH, D, Tk]
     auto v3 = v.reshape({b * h, tk, v.size(3)});          // [BH, Tk, Dv]
     const int64_t rows = std::clamp<int64_t>(max_score_elements / std::max<int64_t>(b * h * tk, 1), 1, tq);
+    // As ldm: sim = (q k^T) * scale, softmax over keys, then weights @ v.
+    auto attend = [&](const torch::Tensor& qs) {
+        auto scores = torch::bmm(qs, kt).mul_(scale);  // [BH, rows, Tk]
+        return torch::bmm(scores.softmax(-1), v3);     // [BH, rows, Dv]
+    };
     if (rows >= tq) {
-        auto scores =
-            torch::baddbmm(torch::empty({b * h, tq, tk}, q.options()), q3, kt, /*beta=*/0.0, /*alpha=*/scale);
-        return torch::bmm(scores.softmax(-1), v3).reshape({b, h, tq, v.size(3)});
+        return attend(q3).reshape({b, h, tq, v.size(3)});
     }
     auto out = torch::empty({b * h, tq, v.size(3)}, q.options());  // [BH, Tq, Dv]
     for (int64_t start = 0; start < tq; start += rows) {
         const int64_t end = std::min(start + rows, tq);
-        auto qs = q3.slice(1, start, end);
-        auto scores = torch::baddbmm(torch::empty({b * h, end - start, tk}, q.options()), qs, kt, 0.0,
-                                     scale);  // [BH, rows, Tk]
-        scores = scores.softmax(-1);
-        auto dst = out.slice(1, start, end);
-        torch::bmm_out(dst, scores, v3);
+        out.slice(1, start, end).copy_(attend(q3.slice(1, start, end)));
     }
     return out.reshape({b, h, tq, v.size(3)});
 }

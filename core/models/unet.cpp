@@ -398,9 +398,11 @@ UNetModelImpl::UNetModelImpl(UNetConfig config) : config_(std::move(config)) {
     const int64_t ted = 4 * mc;
     time_embed = register_module("time_embed", nn::Sequential(linear(mc, ted), nn::SiLU(), linear(ted, ted)));
     if (c.adm_in_channels > 0) {
-        label_emb = register_module(
-            "label_emb",
-            nn::Sequential(nn::Sequential(linear(c.adm_in_channels, ted), nn::SiLU(), linear(ted, ted))));
+        // label_emb.0.0 / label_emb.0.2: libtorch's Sequential cannot hold a Sequential, so the outer one is
+        // a list.
+        label_emb = register_module("label_emb", nn::ModuleList());
+        label_mlp_ = nn::Sequential(linear(c.adm_in_channels, ted), nn::SiLU(), linear(ted, ted));
+        label_emb->push_back(label_mlp_);
     }
     auto transformer = [&](int64_t ch, int64_t depth) {
         auto [heads, dim_head] = c.heads_for(ch);
@@ -476,7 +478,7 @@ torch::Tensor UNetModelImpl::forward(const torch::Tensor& x, const torch::Tensor
             throw Error("UNet: this model needs the vector conditioning y [N, " +
                         std::to_string(config_.adm_in_channels) + "]");
         }
-        emb = emb + label_emb->forward(y.to(dtype));
+        emb = emb + label_mlp_->forward(y.to(dtype));
     }
     if (trace) {
         trace->t_emb = t_emb;

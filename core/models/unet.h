@@ -180,8 +180,8 @@ struct UNetModelImpl : torch::nn::Module {
 
     const UNetConfig& config() const { return config_; }
 
-    torch::nn::Sequential time_embed;  // 0 Linear, 1 SiLU, 2 Linear
-    torch::nn::Sequential label_emb;   // SDXL: 0 Sequential(0 Linear, 1 SiLU, 2 Linear)
+    torch::nn::Sequential time_embed;          // 0 Linear, 1 SiLU, 2 Linear
+    torch::nn::ModuleList label_emb{nullptr};  // SDXL: 0 Sequential(0 Linear, 1 SiLU, 2 Linear)
     torch::nn::ModuleList input_blocks;
     TimestepEmbedSequential middle_block{nullptr};
     torch::nn::ModuleList output_blocks;
@@ -189,6 +189,7 @@ struct UNetModelImpl : torch::nn::Module {
 
 private:
     UNetConfig config_;
+    torch::nn::Sequential label_mlp_{nullptr};               // label_emb[0]
     std::vector<TimestepEmbedSequential> inputs_, outputs_;  // typed views of input_blocks / output_blocks
 };
 TORCH_MODULE(UNetModel);

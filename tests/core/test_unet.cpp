@@ -2,12 +2,15 @@
 #include <unistd.h>
 
 #include <catch2/catch_test_macros.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <set>
 
+#include "core/bench/unet_bench.h"
 #include "core/checkpoint/checkpoint.h"
 #include "core/checkpoint/load.h"
 #include "core/error.h"
@@ -259,7 +262,7 @@ TEST_CASE("infer_unet_config reads SD1.5, SD2.1 and SDXL base from their manifes
 TEST_CASE("infer_unet_config round-trips small configs of every preset's shape, refiner included",
           "[unit][unet]") {
     auto shrink = [](UNetConfig c) {
-        c.model_channels = 32;
+        c.model_channels = 64;  // one 64-wide head at level 0 for the linear (SD2/SDXL) shapes
         c.context_dim = 16;
         for (auto& d : c.transformer_depth) {
             d = std::min<int64_t>(d, 2);
@@ -360,4 +363,19 @@ TEST_CASE("prediction probe runs on an SD2-shaped UNet and falls back to eps for
     sf::unet::UNetModel sd1(UNetConfig{.model_channels = 32, .context_dim = 16});
     CHECK(sf::unet::detect_prediction(temp_dir() / "no_sidecar.safetensors", sd1) ==
           sf::unet::Prediction::eps);
+}
+
+TEST_CASE("UNet bench: full-size SD1.5, one CFG step at 256² (hidden; run with [.unet_bench])",
+          "[.unet_bench]") {
+    sf::bench::UNetBenchOptions options;
+    options.image_sizes = {256};
+    if (const char* sizes = std::getenv("SFUMATO_BENCH_SIZES"); sizes && std::string(sizes) == "256,512") {
+        options.image_sizes = {256, 512};
+    }
+    options.channels_last = std::getenv("SFUMATO_BENCH_CHANNELS_LAST") != nullptr;
+    options.repeats = 2;
+    options.progress = [](const std::string& line) { std::cout << line << std::endl; };
+    auto result = sf::bench::bench_unet(options);
+    std::cout << result.summary();
+    CHECK(result.steps.size() == options.image_sizes.size());
 }
