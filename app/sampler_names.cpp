@@ -1,37 +1,17 @@
+// Sampler and schedule names for the command line, from core's one registry (core/sampling/samplers.h).
 #include "app/sampler_names.h"
 
-#include <algorithm>
-#include <cctype>
-#include <utility>
+#include "core/error.h"
+#include "core/sampling/samplers.h"
+#include "core/sampling/schedule.h"
 
 namespace sf::cli {
-
-namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
-}
-
-// A1111 name, k-diffusion function name (without "sample_").
-const std::vector<std::pair<std::string, std::string>>& sampler_table() {
-    static const std::vector<std::pair<std::string, std::string>> table = {
-        {"Euler a", "euler_ancestral"}, {"Euler", "euler"},       {"Heun", "heun"},
-        {"DPM2", "dpm_2"},              {"DPM2 a", "dpm_2_ancestral"}, {"DPM++ 2S a", "dpmpp_2s_ancestral"},
-        {"DPM++ 2M", "dpmpp_2m"},       {"DPM++ SDE", "dpmpp_sde"}, {"DPM++ 2M SDE", "dpmpp_2m_sde"},
-        {"LMS", "lms"},                 {"DDIM", "ddim"},
-    };
-    return table;
-}
-
-}  // namespace
 
 const std::vector<std::string>& sampler_names() {
     static const std::vector<std::string> names = [] {
         std::vector<std::string> v;
-        for (const auto& [name, fn] : sampler_table()) {
-            v.push_back(name);
+        for (const auto& s : sampling::samplers()) {
+            v.push_back(s.name);
         }
         return v;
     }();
@@ -39,29 +19,37 @@ const std::vector<std::string>& sampler_names() {
 }
 
 std::optional<std::string> resolve_sampler(std::string_view name) {
-    const std::string key = lower(name);
-    for (const auto& [a1111, fn] : sampler_table()) {
-        if (key == lower(a1111) || key == fn || key == "sample_" + fn) {
-            return a1111;
+    try {
+        auto choice = sampling::find_sampler(name);
+        std::string out = choice.sampler->name;
+        if (choice.schedule_from_name) {
+            out += " " + sampling::schedule_name(choice.schedule);
         }
+        return out;
+    } catch (const Error&) {
+        return std::nullopt;
     }
-    return std::nullopt;
 }
 
 const std::vector<std::string>& schedule_names() {
-    static const std::vector<std::string> names = {"Automatic", "Uniform",    "Karras",      "Exponential",
-                                                   "Polyexponential", "SGM Uniform", "Simple", "Normal", "DDIM"};
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> v;
+        for (auto kind : {sampling::ScheduleKind::automatic, sampling::ScheduleKind::karras,
+                          sampling::ScheduleKind::exponential, sampling::ScheduleKind::sgm_uniform,
+                          sampling::ScheduleKind::simple}) {
+            v.push_back(sampling::schedule_name(kind));
+        }
+        return v;
+    }();
     return names;
 }
 
 std::optional<std::string> resolve_schedule(std::string_view name) {
-    const std::string key = lower(name);
-    for (const auto& s : schedule_names()) {
-        if (key == lower(s)) {
-            return s;
-        }
+    try {
+        return sampling::schedule_name(sampling::parse_schedule(name));
+    } catch (const Error&) {
+        return std::nullopt;
     }
-    return std::nullopt;
 }
 
 }  // namespace sf::cli

@@ -1,5 +1,5 @@
-// The sampler and schedule names sfumato-cli accepts. One place, to be replaced by the lookup in
-// core/sampling/samplers.h once it exists.
+// The sampler and schedule names sfumato-cli accepts, read from the lookup in core/sampling/samplers.h.
+
 #pragma once
 
 #include <optional>

@@ -2,7 +2,7 @@
 #include <QApplication>
 #include <QSettings>
 
-#include "app/fake_pipeline_runner.h"
+#include "app/pipeline_runner.h"
 #include "core/device.h"
 #include "ui/main_window.h"
 #include "ui/settings.h"
@@ -14,8 +14,7 @@ int main(int argc, char** argv) {
     sf::init_threads();
     QSettings store;
     const sf::ui::Settings settings = sf::ui::Settings::load(store);
-    // TEMPORARY: the fake runner until the pipeline is linked; then sf::make_pipeline_runner().
-    sf::ui::MainWindow window(sf::make_fake_pipeline_runner(), settings);
+    sf::ui::MainWindow window(sf::make_pipeline_runner(), settings);
     window.show();
     const int rc = QApplication::exec();
     window.settings().save(store);

@@ -14,6 +14,7 @@
 #include "core/models/clip.h"
 #include "core/models/latent_preview.h"
 #include "core/models/open_clip.h"
+#include "core/models/prediction.h"
 #include "core/models/prompt_parser.h"
 #include "core/models/sdxl_conditioning.h"
 #include "core/models/text_conditioning.h"
@@ -139,7 +140,8 @@ std::pair<torch::Tensor, torch::Tensor> Pipeline::Impl::chunks(const std::string
 Pipeline::Pipeline(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Pipeline::~Pipeline() = default;
 
-std::shared_ptr<Pipeline> Pipeline::load(const std::filesystem::path& path, DeviceChoice device) {
+std::shared_ptr<Pipeline> Pipeline::load(const std::filesystem::path& path, DeviceChoice device,
+                                         const PipelineOptions& overrides) {
     auto impl = std::make_unique<Impl>();
     impl->path = path;
     impl->device = device;
@@ -147,11 +149,11 @@ std::shared_ptr<Pipeline> Pipeline::load(const std::filesystem::path& path, Devi
     const Checkpoint& ckpt = impl->ckpt;
     const auto& meta = ckpt.metadata();
     const FamilyInfo family = detect_family(ckpt);
-    impl->family_name = family.display_name;
+    impl->family_name = family.name;
 
     LoadOptions options{device.device, device.dtype};
     // Text side.
-    switch (family.kind) {
+    switch (family.family) {
         case Family::sd1:
             impl->stack = TextStack::clip_l;
             impl->default_size = 512;
@@ -166,7 +168,7 @@ std::shared_ptr<Pipeline> Pipeline::load(const std::filesystem::path& path, Devi
             impl->space = vae::LatentSpace::sdxl;
             break;
         default:
-            throw Error("model '" + path.string() + "' is " + family.display_name +
+            throw Error("model '" + path.string() + "' is " + family.name +
                         ", which this version cannot generate with yet (supported: SD 1.x, SD 2.x, SDXL base)");
     }
     if (auto it = meta.find(WordTokenizer::kMetadataKey); it != meta.end()) {
@@ -177,7 +179,11 @@ std::shared_ptr<Pipeline> Pipeline::load(const std::filesystem::path& path, Devi
     if (impl->stack == TextStack::clip_l || impl->stack == TextStack::sdxl) {
         const std::string prefix = impl->stack == TextStack::sdxl ? "conditioner.embedders.0.transformer."
                                                                   : "cond_stage_model.transformer.";
-        auto config = clip::detect_config(ckpt, prefix, impl->word_tokenizer ? std::optional<int64_t>(4) : std::nullopt);
+        std::optional<int64_t> heads = overrides.text_heads;
+        if (!heads && meta.count("sfumato.text_heads")) {
+            heads = static_cast<int64_t>(parse_double(meta, "sfumato.text_heads", 0));
+        }
+        auto config = clip::detect_config(ckpt, prefix, heads);
         impl->clip_l = clip::CLIPTextModel(config);
         load_module(*impl->clip_l, ckpt, prefix, options);
         impl->clip_l->eval();
@@ -185,7 +191,7 @@ std::shared_ptr<Pipeline> Pipeline::load(const std::filesystem::path& path, Devi
     if (impl->stack == TextStack::open_clip_h || impl->stack == TextStack::sdxl) {
         const std::string prefix =
             impl->stack == TextStack::sdxl ? "conditioner.embedders.1.model." : "cond_stage_model.model.";
-        impl->open_clip = open_clip::TextTransformer(open_clip::detect_config(ckpt, prefix));
+        impl->open_clip = open_clip::TextTransformer(open_clip::detect_config(ckpt, prefix, overrides.text_heads));
         load_module(*impl->open_clip, ckpt, prefix, options);
         impl->open_clip->eval();
     }
@@ -196,7 +202,7 @@ std::shared_ptr<Pipeline> Pipeline::load(const std::filesystem::path& path, Devi
     load_module(*impl->unet, ckpt, "model.diffusion_model.", options);
     impl->unet->eval();
     impl->prediction = sampling::Prediction::eps;
-    if (family.kind == Family::sd2 && unet::is_v_prediction(ckpt, path, *impl->unet, impl->unet_config, device)) {
+    if (family.family == Family::sd2 && unet::detect_prediction(path, impl->unet) == unet::Prediction::v) {
         impl->prediction = sampling::Prediction::v;
     }
     if (auto it = meta.find("sfumato.prediction"); it != meta.end() && it->second == "v") {
@@ -242,11 +248,11 @@ torch::Tensor Pipeline::encode_prompt(const std::string& prompt, int clip_skip, 
     mult = mult.to(impl_->device.device);
     switch (impl_->stack) {
         case TextStack::clip_l:
-            return sd1_conditioning(*impl_->clip_l, tokens, mult, std::max(1, clip_skip));
+            return sd1_conditioning(impl_->clip_l, tokens, mult, std::max(1, clip_skip));
         case TextStack::open_clip_h:
-            return sd2_conditioning(*impl_->open_clip, tokens, mult);
+            return sd2_conditioning(impl_->open_clip, tokens, mult);
         case TextStack::sdxl: {
-            auto c = sdxl_conditioning(*impl_->clip_l, *impl_->open_clip, tokens, mult);
+            auto c = sdxl_conditioning(impl_->clip_l, impl_->open_clip, tokens, mult);
             if (pooled) {
                 *pooled = c.pooled;
             }

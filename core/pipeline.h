@@ -22,13 +22,19 @@ namespace sf {
 /// The text side of a family, resolved from the checkpoint.
 enum class TextStack { clip_l, open_clip_h, sdxl };
 
+/// What a file cannot tell about itself (tiny test models); real checkpoints need none of it.
+struct PipelineOptions {
+    std::optional<int64_t> text_heads;  ///< text encoder heads (default: metadata `sfumato.text_heads`, else width/64)
+};
+
 /// A loaded model, ready to generate. Built once per (file, device, dtype) and reused across jobs.
 class Pipeline {
 public:
     /// Loads every component of a single file or diffusers folder onto `device` in `dtype` (the VAE stays
     /// in float32 unless dtype is bfloat16: the SD VAE overflows in float16). Throws sf::Error naming the
     /// file and what was expected.
-    static std::shared_ptr<Pipeline> load(const std::filesystem::path& path, DeviceChoice device);
+    static std::shared_ptr<Pipeline> load(const std::filesystem::path& path, DeviceChoice device,
+                                          const PipelineOptions& options = {});
     ~Pipeline();
 
     const std::filesystem::path& path() const;

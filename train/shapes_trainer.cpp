@@ -343,6 +343,7 @@ TrainReport train_shapes(const TrainOptions& o) {
                        {"sfumato.model", "Sfumato Shapes"},
                        {WordTokenizer::kMetadataKey, tokenizer.to_json()},
                        {"sfumato.latent_scale", scale_text},
+                       {"sfumato.text_heads", std::to_string(arch.text.heads)},
                        {"sfumato.prediction", "eps"},
                        {"sfumato.default_size", "64"},
                        {"sfumato.train.vae_steps", std::to_string(vae_done)},
