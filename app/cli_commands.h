@@ -16,6 +16,9 @@ int cmd_grid(const Args& args);
 /// sfumato-cli train [options]: trains the embedded Sfumato Shapes model.
 int cmd_train(const Args& args);
 
+/// sfumato-cli eval-shapes [options]: adherence of a model to the Sfumato Shapes grammar.
+int cmd_eval_shapes(const Args& args);
+
 /// generate / grid with a given job runner (tests pass a fake one).
 int run_generate(const Args& args, JobRunner runner);
 int run_grid(const Args& args, JobRunner runner);

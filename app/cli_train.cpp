@@ -5,6 +5,7 @@
 
 #include "app/cli_args.h"
 #include "core/error.h"
+#include "train/loss_plot.h"
 #include "train/shapes_trainer.h"
 
 namespace sf::cli {
@@ -40,11 +41,15 @@ int cmd_train(const Args& args) {
                       loss, s);
         if (tty) {
             std::cerr << '\r' << line << (step == steps ? "\n" : "") << std::flush;
-        } else if (step % 100 == 0 || step == steps) {
+        } else if (step % 100 == 0 || step == steps) {  // plain lines when not on a terminal
             std::cerr << line << '\n';
         }
     };
     auto report = train::train_shapes(o);
+    auto curve = o.output;
+    curve.replace_extension(".loss.png");
+    train::plot_loss(report.loss_csv, curve);
+    std::cout << "loss curve: " << curve.string() << '\n';
     std::cout << "wrote " << o.output.string() << ": VAE " << report.vae_steps << " steps, UNet " << report.steps
               << " steps, loss " << report.loss << ", latent scale " << report.latent_scale << ", "
               << report.seconds << " s\n";

@@ -24,6 +24,7 @@ const CommandEntry kCommands[] = {
     {"generate", sf::cli::cmd_generate, "[PROMPT] ...   text (or image) to PNG files; --help for options"},
     {"grid", sf::cli::cmd_grid, "[PROMPT] AXES ...  labelled comparison grid (--seeds, --cfgs, ...)"},
     {"train", sf::cli::cmd_train, "[--output F] ... train the embedded Sfumato Shapes model (resumable)"},
+    {"eval-shapes", sf::cli::cmd_eval_shapes, "[--model F] ... adherence to Sfumato Shapes captions per guidance"},
 #endif
 };
 
@@ -55,7 +56,7 @@ int main(int argc, char** argv) {
     for (const auto& c : kCommands) {
         if (c.name == std::string(argv[1])) {
             try {
-                std::set<std::string> flags = {"verbose", "keys", "help"};
+                std::set<std::string> flags = {"verbose", "keys", "help", "img2img"};
                 sf::cli::Args args(argc, argv, 2, flags);
                 return c.run(args);
             } catch (const sf::cli::UsageError& e) {

@@ -222,7 +222,7 @@ TrainReport train_shapes(const TrainOptions& o) {
             if (step % 10 == 0) {
                 csv << "vae," << step << ',' << l << '\n';
             }
-            if (o.progress && (step % 5 == 0 || vae_done == o.vae_steps)) {
+            if (o.progress) {
                 o.progress("vae", vae_done, o.vae_steps, smooth);
             }
             if (vae_done % o.save_every == 0) {
@@ -315,7 +315,7 @@ TrainReport train_shapes(const TrainOptions& o) {
             csv << "unet," << step << ',' << l << '\n';
             csv.flush();
         }
-        if (o.progress && (step % 5 == 0 || unet_done == o.steps)) {
+        if (o.progress) {
             o.progress("unet", unet_done, o.steps, smooth);
         }
         if (unet_done % o.save_every == 0) {
