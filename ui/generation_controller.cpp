@@ -3,8 +3,10 @@
 #include <QMetaObject>
 
 #include "core/error.h"
+#include "core/parameters.h"
 #include "core/worker.h"
-#include "ui/parameters_text.h"
+#include "io/png_io.h"
+#include "ui/model_info.h"
 #include "ui/png_file.h"
 #include "ui/qt_convert.h"
 
@@ -20,14 +22,17 @@ GenerationController::GenerationController(Runner runner, QObject* parent) : QOb
                 const qint64 id = e.id;
                 if constexpr (std::is_same_v<T, sf::Started>) {
                     const qint64 seed = e.request.seed;
-                    {
+                    QString model = QString::fromStdString(e.request.model.string());
+                    if (model.isEmpty()) {
                         std::lock_guard lock(m_mutex);
-                        m_savingId = id;  // the saver runs on this thread, for this job, before the next Started
+                        model = m_defaultModel;
                     }
+                    // Header only, cached: which latent -> RGB factors this job's previews use.
+                    m_sdxlLatents = !model.isEmpty() && inspectModel(model)->sdxlLatents;
                     QMetaObject::invokeMethod(this, [this, id, seed] { onStarted(id, seed); }, Qt::QueuedConnection);
                 } else if constexpr (std::is_same_v<T, sf::Progress>) {
                     const bool wantPreview = lockedParams(id).preview != QStringLiteral("none");
-                    QImage preview = wantPreview ? latentToPreview(e.latent) : QImage();
+                    QImage preview = wantPreview ? latentToPreview(e.latent, m_sdxlLatents) : QImage();
                     const int step = e.step;
                     const int steps = e.steps;
                     const double its = e.its;
@@ -74,25 +79,33 @@ GenerationController::GenerationController(Runner runner, QObject* parent) : QOb
             event);
     };
     auto saver = [this](const sf::GenerateRequest& request, const sf::Image& image, int index) {
-        // Worker thread.
+        // Worker thread; `request` is the job's own (seed resolved, model filled in by the runner).
         QString folder;
-        GenerationParams p;
         {
             std::lock_guard lock(m_mutex);
             folder = m_outputFolder;
-            p = m_params.value(m_savingId);
         }
         if (folder.isEmpty()) {
             return std::filesystem::path();
         }
-        p.seed = request.seed;
-        const GenerationParams one = p.forImage(index);
-        const QString path = nextImagePath(folder, one.seed);
-        QString error;
-        if (!writePng(path, toQImage(image), formatParametersText(one), &error)) {
-            throw sf::Error("could not save " + path.toStdString() + ": " + error.toStdString());
+        sf::InfotextInfo info;
+        if (!request.model.empty()) {
+            info.model_name = request.model.stem().string();
+            auto [it, added] = m_modelHashes.try_emplace(request.model.string());
+            if (added) {
+                try {
+                    it->second = sf::short_model_hash(request.model);  // once per model: seconds for GBs
+                } catch (const std::exception&) {
+                    // unreadable: no "Model hash" field
+                }
+            }
+            info.model_hash = it->second;
         }
-        return std::filesystem::path(path.toStdString());
+        const auto i = static_cast<size_t>(index);
+        const qint64 seed = i < request.seeds.size() ? request.seeds[i] : request.seed + index;
+        const std::filesystem::path path(nextImagePath(folder, seed).toStdString());
+        sf::io::write_png(path, image, {{"parameters", sf::format_parameters(request, info, index)}});
+        return path;
     };
     m_worker = std::make_unique<sf::Worker>(std::move(runner), std::move(onEvent), std::move(saver));
 }
@@ -104,6 +117,11 @@ GenerationController::~GenerationController() {
 void GenerationController::setOutputFolder(const QString& folder) {
     std::lock_guard lock(m_mutex);
     m_outputFolder = folder;
+}
+
+void GenerationController::setDefaultModel(const QString& path) {
+    std::lock_guard lock(m_mutex);
+    m_defaultModel = path;
 }
 
 QString GenerationController::outputFolder() const {

@@ -11,8 +11,10 @@
 #include <QStringList>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "ui/generation_params.h"
@@ -40,6 +42,9 @@ public:
     /// Folder the worker saves PNGs into (empty: not saved).
     void setOutputFolder(const QString& folder);
     QString outputFolder() const;
+    /// The file an empty GenerationParams::model stands for (the embedded model); used to pick the preview's
+    /// latent space. Empty: not installed or not known.
+    void setDefaultModel(const QString& path);
 
     /// Queues a request; returns its job id at once.
     qint64 submit(const GenerationParams& params);
@@ -75,10 +80,13 @@ private:
     void onEnded(qint64 id);
     GenerationParams lockedParams(qint64 id) const;
 
-    mutable std::mutex m_mutex;          // guards m_params and m_outputFolder (read by the worker's saver)
+    mutable std::mutex m_mutex;  // guards m_params, m_outputFolder and m_defaultModel (read on the worker thread)
     QMap<qint64, GenerationParams> m_params;
     QString m_outputFolder;
-    qint64 m_savingId = 0;  // the job whose images the worker thread is saving
+    QString m_defaultModel;
+    // Worker thread only: the running job's preview latent space, and model hashes for the PNG text.
+    bool m_sdxlLatents = false;
+    std::map<std::string, std::string> m_modelHashes;
     std::unique_ptr<sf::Worker> m_worker;  // declared last: destroyed (joined) first
 };
 
