@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/image.h"
@@ -133,7 +134,10 @@ bool paramsFromText(const QString& text, GenerationParams& params) {
     p.cfgScales.clear();
     if (parsed.img2img) {
         p.strength = r.strength;
-        p.fit = qstr(r.fit);
+        const auto& modes = sf::io::fit_modes();
+        if (std::find(modes.begin(), modes.end(), r.fit) != modes.end()) {
+            p.fit = qstr(r.fit);  // only a mode fit_image takes
+        }
     }
     params = p;
     return true;
