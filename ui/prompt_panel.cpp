@@ -20,6 +20,7 @@
 #include "ui/model_picker.h"
 #include "ui/prompt_edit.h"
 #include "ui/prompt_syntax.h"
+#include "ui/qt_convert.h"
 
 namespace sf::ui {
 
@@ -189,17 +190,6 @@ QList<QSize> PromptPanel::sizePresets(int defaultSize) {
 void PromptPanel::setFollowModelSize(bool on) {
     m_followModelSize = on;
     onModelChanged();
-}
-
-QStringList PromptPanel::samplerNames() {
-    return {QStringLiteral("Euler a"), QStringLiteral("Euler"), QStringLiteral("Heun"), QStringLiteral("DPM++ 2M"),
-            QStringLiteral("DPM++ 2M SDE"), QStringLiteral("DPM++ SDE"), QStringLiteral("DPM2"),
-            QStringLiteral("LMS"), QStringLiteral("DDIM")};
-}
-
-QStringList PromptPanel::scheduleNames() {
-    return {QStringLiteral("Automatic"), QStringLiteral("Uniform"), QStringLiteral("Karras"),
-            QStringLiteral("Exponential")};
 }
 
 void PromptPanel::onModelChanged() {

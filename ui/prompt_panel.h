@@ -38,8 +38,6 @@ public:
     /// While on, the width and height follow the selected model's default size (first start); any size
     /// edit or setParams turns it off.
     void setFollowModelSize(bool on);
-    static QStringList samplerNames();
-    static QStringList scheduleNames();
 
     PromptEdit* promptEdit() const { return m_prompt; }
     PromptEdit* negativeEdit() const { return m_negative; }

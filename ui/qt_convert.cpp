@@ -9,6 +9,8 @@
 #include "core/models/latent_preview.h"
 #include "core/parameters.h"
 #include "core/request.h"
+#include "core/sampling/samplers.h"
+#include "core/sampling/schedule.h"
 #include "io/image_io.h"
 
 namespace sf::ui {
@@ -164,6 +166,24 @@ QImage latentToPreview(const at::Tensor& latent, bool sdxlLatents) {
                     static_cast<size_t>(w) * 3);
     }
     return small.scaled(w * 8, h * 8, Qt::IgnoreAspectRatio, Qt::FastTransformation);
+}
+
+QStringList samplerNames() {
+    QStringList names;
+    for (const auto& sampler : sf::sampling::samplers()) {
+        names << qstr(sampler.name);
+    }
+    return names;
+}
+
+QStringList scheduleNames() {
+    QStringList names;
+    for (auto kind : {sf::sampling::ScheduleKind::automatic, sf::sampling::ScheduleKind::karras,
+                      sf::sampling::ScheduleKind::exponential, sf::sampling::ScheduleKind::sgm_uniform,
+                      sf::sampling::ScheduleKind::simple}) {
+        names << qstr(sf::sampling::schedule_name(kind));
+    }
+    return names;
 }
 
 int cudaDeviceCount() {

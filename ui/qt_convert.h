@@ -4,6 +4,7 @@
 
 #include <QImage>
 #include <QString>
+#include <QStringList>
 
 #include "ui/generation_params.h"
 
@@ -38,6 +39,10 @@ bool paramsFromText(const QString& text, GenerationParams& params);
 /// Live preview of a latent [N, C, h, w] (first image) as RGB through sf::latent_preview (the SD or SDXL
 /// latent -> RGB factors), upscaled x8. Cheap; safe on any thread; null when the latent does not fit.
 QImage latentToPreview(const at::Tensor& latent, bool sdxlLatents = false);
+/// The sampler names core's registry knows (core/sampling/samplers.h), in A1111's menu order.
+QStringList samplerNames();
+/// The schedule names core knows (core/sampling/schedule.h), "Automatic" first.
+QStringList scheduleNames();
 /// CUDA devices libtorch can see (0 on a CPU-only build).
 int cudaDeviceCount();
 
