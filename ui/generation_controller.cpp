@@ -2,7 +2,14 @@
 
 #include <QMetaObject>
 
+#include <condition_variable>
+#include <optional>
+#include <stop_token>
+#include <thread>
+
 #include "core/error.h"
+#include "core/image.h"
+#include "core/models/taesd.h"
 #include "core/parameters.h"
 #include "core/worker.h"
 #include "io/png_io.h"
@@ -11,6 +18,72 @@
 #include "ui/qt_convert.h"
 
 namespace sf::ui {
+
+/// The "taesd" preview mode: a thread of its own that decodes only the newest latent offered (older ones
+/// waiting are dropped), so the sampler never waits for a preview.
+class TaesdPreviewer {
+public:
+    using Deliver = std::function<void(qint64 id, const QImage& preview)>;
+
+    explicit TaesdPreviewer(Deliver deliver)
+        : m_deliver(std::move(deliver)), m_thread([this](std::stop_token stop) { run(stop); }) {}
+
+    /// Queues `latent` [N, 4, h, w] of job `id` for `decoder`, replacing any latent still waiting.
+    void offer(qint64 id, const torch::Tensor& latent, const QString& decoder) {
+        {
+            std::lock_guard lock(m_mutex);
+            m_pending = Item{id, latent.narrow(0, 0, 1).to(torch::kFloat32).clone(), decoder};
+        }
+        m_wake.notify_one();
+    }
+
+private:
+    struct Item {
+        qint64 id = 0;
+        torch::Tensor latent;
+        QString decoder;
+    };
+
+    void run(std::stop_token stop) {
+        for (;;) {
+            Item item;
+            {
+                std::unique_lock lock(m_mutex);
+                if (!m_wake.wait(lock, stop, [this] { return m_pending.has_value(); })) {
+                    return;
+                }
+                item = std::move(*m_pending);
+                m_pending.reset();
+            }
+            if (item.decoder == m_failed) {
+                continue;
+            }
+            try {
+                if (item.decoder != m_loaded) {
+                    m_taesd = sf::taesd::TAESD::load({}, std::filesystem::path(item.decoder.toStdString()));
+                    m_loaded = item.decoder;
+                }
+                torch::NoGradGuard no_grad;
+                auto rgb = m_taesd->decode(item.latent).clamp(0, 1) * 2.0 - 1.0;  // [1, 3, 8h, 8w]
+                m_deliver(item.id, toQImage(sf::image_from_tensor(rgb)));
+            } catch (const std::exception&) {
+                m_failed = item.decoder;  // unreadable decoder: no TAESD previews from it (the job runs on)
+                m_loaded.clear();
+                m_taesd.reset();
+            }
+        }
+    }
+
+    Deliver m_deliver;
+    std::mutex m_mutex;
+    std::condition_variable_any m_wake;
+    std::optional<Item> m_pending;
+    // Preview thread only.
+    std::optional<sf::taesd::TAESD> m_taesd;
+    QString m_loaded;
+    QString m_failed;
+    std::jthread m_thread;  // declared last: stopped and joined first
+};
 
 GenerationController::GenerationController(Runner runner, QObject* parent) : QObject(parent) {
     qRegisterMetaType<GenerationParams>();
@@ -31,7 +104,16 @@ GenerationController::GenerationController(Runner runner, QObject* parent) : QOb
                     m_sdxlLatents = !model.isEmpty() && inspectModel(model)->sdxlLatents;
                     QMetaObject::invokeMethod(this, [this, id, seed] { onStarted(id, seed); }, Qt::QueuedConnection);
                 } else if constexpr (std::is_same_v<T, sf::Progress>) {
-                    const bool wantPreview = lockedParams(id).preview != QStringLiteral("none");
+                    const QString mode = lockedParams(id).preview;
+                    QString decoder;
+                    if (mode == QStringLiteral("taesd")) {
+                        std::lock_guard lock(m_mutex);
+                        decoder = m_taesd[m_sdxlLatents ? 1 : 0];
+                    }
+                    if (!decoder.isEmpty()) {
+                        m_previewer->offer(id, e.latent, decoder);  // arrives later as previewed()
+                    }
+                    const bool wantPreview = mode != QStringLiteral("none") && decoder.isEmpty();
                     QImage preview = wantPreview ? latentToPreview(e.latent, m_sdxlLatents) : QImage();
                     const int step = e.step;
                     const int steps = e.steps;
@@ -107,11 +189,17 @@ GenerationController::GenerationController(Runner runner, QObject* parent) : QOb
         sf::io::write_png(path, image, {{"parameters", sf::format_parameters(request, info, index)}});
         return path;
     };
+    m_previewer = std::make_unique<TaesdPreviewer>([this](qint64 id, const QImage& preview) {
+        // Preview thread; m_previewer is destroyed (joined) before `this` goes.
+        QMetaObject::invokeMethod(
+            this, [this, id, preview] { Q_EMIT previewed(id, preview); }, Qt::QueuedConnection);
+    });
     m_worker = std::make_unique<sf::Worker>(std::move(runner), std::move(onEvent), std::move(saver));
 }
 
 GenerationController::~GenerationController() {
     m_worker.reset();  // cancels and joins; posted events to `this` are dropped with it
+    m_previewer.reset();
 }
 
 void GenerationController::setOutputFolder(const QString& folder) {
@@ -122,6 +210,12 @@ void GenerationController::setOutputFolder(const QString& folder) {
 void GenerationController::setDefaultModel(const QString& path) {
     std::lock_guard lock(m_mutex);
     m_defaultModel = path;
+}
+
+void GenerationController::setTaesdDecoders(const QString& sd, const QString& sdxl) {
+    std::lock_guard lock(m_mutex);
+    m_taesd[0] = sd;
+    m_taesd[1] = sdxl;
 }
 
 QString GenerationController::outputFolder() const {

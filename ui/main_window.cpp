@@ -142,6 +142,11 @@ MainWindow::MainWindow(GenerationController::Runner runner, const Settings& sett
     connect(m_grid, &GridPanel::restoreRequested, this, &MainWindow::restoreParams);
     connect(m_controller, &GenerationController::jobStarted, this, &MainWindow::onStarted);
     connect(m_controller, &GenerationController::progressed, this, &MainWindow::onProgress);
+    connect(m_controller, &GenerationController::previewed, this, [this](qint64 id, const QImage& preview) {
+        if (id == m_controller->running()) {  // a late TAESD preview must not cover the final image
+            m_view->setPreview(preview, m_runningSize);
+        }
+    });
     connect(m_controller, &GenerationController::jobFinished, this, &MainWindow::onFinished);
     connect(m_controller, &GenerationController::jobFailed, this, &MainWindow::onFailed);
     connect(m_controller, &GenerationController::jobCancelled, this, &MainWindow::onCancelled);
@@ -250,6 +255,7 @@ void MainWindow::applySettings(const Settings& s) {
     const bool newDatabase = s.databasePath() != m_history->databasePath();
     m_settings = s;
     m_controller->setOutputFolder(s.outputFolder);
+    m_controller->setTaesdDecoders(s.taesdDecoder, s.taesdxlDecoder);
     m_prompt->modelPicker()->setFolder(s.modelsFolder);
     if (newDatabase) {
         HistoryStore* old = m_history;

@@ -211,6 +211,31 @@ TEST_CASE("dropped reference image runs img2img", "[ui]") {
     CHECK_FALSE(w.currentParams().isImg2Img());
 }
 
+TEST_CASE("TAESD previews: decoded from the configured file off the sampling path", "[ui]") {
+    WindowFixture f(30);
+    auto& w = *f.window;
+    const QString decoder = f.dir.filePath(QStringLiteral("taesd_decoder.safetensors"));
+    sf::test::writeTaesdDecoder(decoder.toStdString());
+    sf::ui::Settings s = w.settings();
+    s.taesdDecoder = decoder;
+    s.previewMode = QStringLiteral("taesd");
+    w.applySettings(s);
+    sf::ui::GenerationParams p = w.promptPanel()->params();
+    p.width = 64;
+    p.height = 64;
+    p.steps = 10;
+    w.promptPanel()->setParams(p);
+    QSignalSpy previewed(w.controller(), &sf::ui::GenerationController::previewed);
+    QSignalSpy progressed(w.controller(), &sf::ui::GenerationController::progressed);
+    QSignalSpy finished(w.controller(), &sf::ui::GenerationController::jobFinished);
+    w.generate();
+    REQUIRE(waitFor([&] { return finished.count() == 1; }));
+    REQUIRE(waitFor([&] { return previewed.count() >= 1; }, 3000));
+    CHECK(previewed.count() <= progressed.count());  // stale latents are dropped, never queued up
+    CHECK(previewed.first().at(1).value<QImage>().size() == QSize(64, 64));
+    CHECK(progressed.first().at(5).value<QImage>().isNull());  // no latent approximation meanwhile
+}
+
 TEST_CASE("cancel mid-run", "[ui]") {
     WindowFixture f(30);
     auto& w = *f.window;
