@@ -31,22 +31,19 @@ void EmphasisHighlighter::highlightBlock(const QString& text) {
             setFormat(i, 1, down);
         }
     }
-    QTextCharFormat weight;
-    weight.setForeground(QColor(0x20, 0x90, 0x40));
-    weight.setFontWeight(QFont::Bold);
+    auto boldMatches = [this, &text](const QRegularExpression& pattern, const QColor& colour) {
+        QTextCharFormat format;
+        format.setForeground(colour);
+        format.setFontWeight(QFont::Bold);
+        for (auto it = pattern.globalMatch(text); it.hasNext();) {
+            auto m = it.next();
+            setFormat(static_cast<int>(m.capturedStart()), static_cast<int>(m.capturedLength()), format);
+        }
+    };
     static const QRegularExpression weights(QStringLiteral(":\\s*-?\\d+(?:\\.\\d+)?(?=\\s*[)>])"));
-    for (auto it = weights.globalMatch(text); it.hasNext();) {
-        auto m = it.next();
-        setFormat(static_cast<int>(m.capturedStart()), static_cast<int>(m.capturedLength()), weight);
-    }
-    QTextCharFormat keyword;
-    keyword.setForeground(QColor(0x90, 0x30, 0xa0));
-    keyword.setFontWeight(QFont::Bold);
     static const QRegularExpression keywords(QStringLiteral("\\bBREAK\\b|<[^<>]*>"));
-    for (auto it = keywords.globalMatch(text); it.hasNext();) {
-        auto m = it.next();
-        setFormat(static_cast<int>(m.capturedStart()), static_cast<int>(m.capturedLength()), keyword);
-    }
+    boldMatches(weights, QColor(0x20, 0x90, 0x40));
+    boldMatches(keywords, QColor(0x90, 0x30, 0xa0));
     setCurrentBlockState(std::max(0, depth));
 }
 

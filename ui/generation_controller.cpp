@@ -2,13 +2,88 @@
 
 #include <QMetaObject>
 
+#include <condition_variable>
+#include <optional>
+#include <stop_token>
+#include <thread>
+
 #include "core/error.h"
+#include "core/image.h"
+#include "core/models/taesd.h"
+#include "core/parameters.h"
 #include "core/worker.h"
-#include "ui/parameters_text.h"
+#include "io/png_io.h"
+#include "ui/model_info.h"
 #include "ui/png_file.h"
 #include "ui/qt_convert.h"
 
 namespace sf::ui {
+
+/// The "taesd" preview mode: a thread of its own that decodes only the newest latent offered (older ones
+/// waiting are dropped), so the sampler never waits for a preview.
+class TaesdPreviewer {
+public:
+    using Deliver = std::function<void(qint64 id, const QImage& preview)>;
+
+    explicit TaesdPreviewer(Deliver deliver)
+        : m_deliver(std::move(deliver)), m_thread([this](std::stop_token stop) { run(stop); }) {}
+
+    /// Queues `latent` [N, 4, h, w] of job `id` for `decoder`, replacing any latent still waiting.
+    void offer(qint64 id, const torch::Tensor& latent, const QString& decoder) {
+        {
+            std::lock_guard lock(m_mutex);
+            m_pending = Item{id, latent.narrow(0, 0, 1).to(torch::kFloat32).clone(), decoder};
+        }
+        m_wake.notify_one();
+    }
+
+private:
+    struct Item {
+        qint64 id = 0;
+        torch::Tensor latent;
+        QString decoder;
+    };
+
+    void run(std::stop_token stop) {
+        for (;;) {
+            Item item;
+            {
+                std::unique_lock lock(m_mutex);
+                if (!m_wake.wait(lock, stop, [this] { return m_pending.has_value(); })) {
+                    return;
+                }
+                item = std::move(*m_pending);
+                m_pending.reset();
+            }
+            if (item.decoder == m_failed) {
+                continue;
+            }
+            try {
+                if (item.decoder != m_loaded) {
+                    m_taesd = sf::taesd::TAESD::load({}, std::filesystem::path(item.decoder.toStdString()));
+                    m_loaded = item.decoder;
+                }
+                torch::NoGradGuard no_grad;
+                auto rgb = m_taesd->decode(item.latent).clamp(0, 1) * 2.0 - 1.0;  // [1, 3, 8h, 8w]
+                m_deliver(item.id, toQImage(sf::image_from_tensor(rgb)));
+            } catch (const std::exception&) {
+                m_failed = item.decoder;  // unreadable decoder: no TAESD previews from it (the job runs on)
+                m_loaded.clear();
+                m_taesd.reset();
+            }
+        }
+    }
+
+    Deliver m_deliver;
+    std::mutex m_mutex;
+    std::condition_variable_any m_wake;
+    std::optional<Item> m_pending;
+    // Preview thread only.
+    std::optional<sf::taesd::TAESD> m_taesd;
+    QString m_loaded;
+    QString m_failed;
+    std::jthread m_thread;  // declared last: stopped and joined first
+};
 
 GenerationController::GenerationController(Runner runner, QObject* parent) : QObject(parent) {
     qRegisterMetaType<GenerationParams>();
@@ -20,14 +95,26 @@ GenerationController::GenerationController(Runner runner, QObject* parent) : QOb
                 const qint64 id = e.id;
                 if constexpr (std::is_same_v<T, sf::Started>) {
                     const qint64 seed = e.request.seed;
-                    {
+                    QString model = QString::fromStdString(e.request.model.string());
+                    if (model.isEmpty()) {
                         std::lock_guard lock(m_mutex);
-                        m_savingId = id;  // the saver runs on this thread, for this job, before the next Started
+                        model = m_defaultModel;
                     }
+                    // Header only, cached: which latent -> RGB factors this job's previews use.
+                    m_sdxlLatents = !model.isEmpty() && inspectModel(model)->sdxlLatents;
                     QMetaObject::invokeMethod(this, [this, id, seed] { onStarted(id, seed); }, Qt::QueuedConnection);
                 } else if constexpr (std::is_same_v<T, sf::Progress>) {
-                    const bool wantPreview = lockedParams(id).preview != QStringLiteral("none");
-                    QImage preview = wantPreview ? latentToPreview(e.latent) : QImage();
+                    const QString mode = lockedParams(id).preview;
+                    QString decoder;
+                    if (mode == QStringLiteral("taesd")) {
+                        std::lock_guard lock(m_mutex);
+                        decoder = m_taesd[m_sdxlLatents ? 1 : 0];
+                    }
+                    if (!decoder.isEmpty()) {
+                        m_previewer->offer(id, e.latent, decoder);  // arrives later as previewed()
+                    }
+                    const bool wantPreview = mode != QStringLiteral("none") && decoder.isEmpty();
+                    QImage preview = wantPreview ? latentToPreview(e.latent, m_sdxlLatents) : QImage();
                     const int step = e.step;
                     const int steps = e.steps;
                     const double its = e.its;
@@ -74,36 +161,61 @@ GenerationController::GenerationController(Runner runner, QObject* parent) : QOb
             event);
     };
     auto saver = [this](const sf::GenerateRequest& request, const sf::Image& image, int index) {
-        // Worker thread.
+        // Worker thread; `request` is the job's own (seed resolved, model filled in by the runner).
         QString folder;
-        GenerationParams p;
         {
             std::lock_guard lock(m_mutex);
             folder = m_outputFolder;
-            p = m_params.value(m_savingId);
         }
         if (folder.isEmpty()) {
             return std::filesystem::path();
         }
-        p.seed = request.seed;
-        const GenerationParams one = p.forImage(index);
-        const QString path = nextImagePath(folder, one.seed);
-        QString error;
-        if (!writePng(path, toQImage(image), formatParametersText(one), &error)) {
-            throw sf::Error("could not save " + path.toStdString() + ": " + error.toStdString());
+        sf::InfotextInfo info;
+        if (!request.model.empty()) {
+            info.model_name = request.model.stem().string();
+            auto [it, added] = m_modelHashes.try_emplace(request.model.string());
+            if (added) {
+                try {
+                    it->second = sf::short_model_hash(request.model);  // once per model: seconds for GBs
+                } catch (const std::exception&) {
+                    // unreadable: no "Model hash" field
+                }
+            }
+            info.model_hash = it->second;
         }
-        return std::filesystem::path(path.toStdString());
+        const auto i = static_cast<size_t>(index);
+        const qint64 seed = i < request.seeds.size() ? request.seeds[i] : request.seed + index;
+        const std::filesystem::path path(nextImagePath(folder, seed).toStdString());
+        sf::io::write_png(path, image, {{"parameters", sf::format_parameters(request, info, index)}});
+        return path;
     };
+    m_previewer = std::make_unique<TaesdPreviewer>([this](qint64 id, const QImage& preview) {
+        // Preview thread; m_previewer is destroyed (joined) before `this` goes.
+        QMetaObject::invokeMethod(
+            this, [this, id, preview] { Q_EMIT previewed(id, preview); }, Qt::QueuedConnection);
+    });
     m_worker = std::make_unique<sf::Worker>(std::move(runner), std::move(onEvent), std::move(saver));
 }
 
 GenerationController::~GenerationController() {
     m_worker.reset();  // cancels and joins; posted events to `this` are dropped with it
+    m_previewer.reset();
 }
 
 void GenerationController::setOutputFolder(const QString& folder) {
     std::lock_guard lock(m_mutex);
     m_outputFolder = folder;
+}
+
+void GenerationController::setDefaultModel(const QString& path) {
+    std::lock_guard lock(m_mutex);
+    m_defaultModel = path;
+}
+
+void GenerationController::setTaesdDecoders(const QString& sd, const QString& sdxl) {
+    std::lock_guard lock(m_mutex);
+    m_taesd[0] = sd;
+    m_taesd[1] = sdxl;
 }
 
 QString GenerationController::outputFolder() const {

@@ -11,8 +11,10 @@
 #include <QStringList>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "ui/generation_params.h"
@@ -25,6 +27,8 @@ struct Image;
 }  // namespace sf
 
 namespace sf::ui {
+
+class TaesdPreviewer;
 
 class GenerationController : public QObject {
     Q_OBJECT
@@ -40,6 +44,12 @@ public:
     /// Folder the worker saves PNGs into (empty: not saved).
     void setOutputFolder(const QString& folder);
     QString outputFolder() const;
+    /// The file an empty GenerationParams::model stands for (the embedded model); used to pick the preview's
+    /// latent space. Empty: not installed or not known.
+    void setDefaultModel(const QString& path);
+    /// TAESD decoder files for the "taesd" preview mode: SD 1.x/2.x latents and SDXL latents ("" = none:
+    /// that family falls back to the latent approximation).
+    void setTaesdDecoders(const QString& sd, const QString& sdxl);
 
     /// Queues a request; returns its job id at once.
     qint64 submit(const GenerationParams& params);
@@ -66,6 +76,8 @@ Q_SIGNALS:
     /// Images of one request, with per-image parameters and the PNG paths written.
     void jobFinished(qint64 id, const QList<sf::ui::GenerationParams>& params, const QList<QImage>& images,
                      const QStringList& paths, double elapsedS);
+    /// A TAESD preview of job `id` (decoded on the preview thread from the newest latent; stale ones dropped).
+    void previewed(qint64 id, const QImage& preview);
     void jobFailed(qint64 id, const QString& message);
     void jobCancelled(qint64 id);
 
@@ -75,10 +87,15 @@ private:
     void onEnded(qint64 id);
     GenerationParams lockedParams(qint64 id) const;
 
-    mutable std::mutex m_mutex;          // guards m_params and m_outputFolder (read by the worker's saver)
+    mutable std::mutex m_mutex;  // guards m_params, m_outputFolder and m_defaultModel (read on the worker thread)
     QMap<qint64, GenerationParams> m_params;
     QString m_outputFolder;
-    qint64 m_savingId = 0;  // the job whose images the worker thread is saving
+    QString m_defaultModel;
+    QString m_taesd[2];  // decoders for SD 1.x/2.x and SDXL latents
+    // Worker thread only: the running job's preview latent space, and model hashes for the PNG text.
+    bool m_sdxlLatents = false;
+    std::map<std::string, std::string> m_modelHashes;
+    std::unique_ptr<TaesdPreviewer> m_previewer;  // fed by the worker thread: outlives m_worker
     std::unique_ptr<sf::Worker> m_worker;  // declared last: destroyed (joined) first
 };
 

@@ -2,7 +2,7 @@
 
 #include <QMap>
 
-#include "ui/parameters_text.h"
+#include "ui/qt_convert.h"
 
 namespace sf::ui {
 
@@ -37,7 +37,7 @@ GenerationParams applyGridAxis(GenerationParams p, GridAxis axis, const QString&
 }
 
 QString gridCellKey(const GenerationParams& p) {
-    QString key = formatParametersText(p);
+    QString key = parametersText(p);
     key += QStringLiteral("\n%1|%2|%3|%4").arg(p.model, p.device, p.dtype, p.fit);
     if (p.isImg2Img()) {
         key += QStringLiteral("|init:%1|%2").arg(p.initImage.cacheKey()).arg(p.strength);

@@ -9,7 +9,7 @@
 #include <QSqlQuery>
 #include <QVariant>
 
-#include "ui/parameters_text.h"
+#include "ui/qt_convert.h"
 
 namespace sf::ui {
 
@@ -22,7 +22,7 @@ HistoryRecord recordFrom(const QSqlQuery& q) {
     r.created = QDateTime::fromString(q.value(QStringLiteral("created")).toString(), Qt::ISODateWithMs);
     r.parametersText = q.value(QStringLiteral("parameters")).toString();
     GenerationParams p;
-    parseParametersText(r.parametersText, p);
+    paramsFromText(r.parametersText, p);
     p.prompt = q.value(QStringLiteral("prompt")).toString();
     p.negativePrompt = q.value(QStringLiteral("negative")).toString();
     p.seed = q.value(QStringLiteral("seed")).toLongLong();
@@ -98,7 +98,7 @@ qint64 HistoryStore::add(const QString& path, const GenerationParams& p, const Q
     q.addBindValue(p.height);
     q.addBindValue(p.model);
     q.addBindValue(p.isImg2Img() ? p.strength : 0.0);
-    q.addBindValue(formatParametersText(p));
+    q.addBindValue(parametersText(p));
     q.addBindValue(thumb);
     if (!q.exec()) {
         m_error = q.lastError().text();

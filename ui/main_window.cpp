@@ -21,7 +21,6 @@
 #include "ui/history_store.h"
 #include "ui/image_view.h"
 #include "ui/model_picker.h"
-#include "ui/parameters_text.h"
 #include "ui/prompt_edit.h"
 #include "ui/prompt_panel.h"
 #include "ui/qt_convert.h"
@@ -143,6 +142,11 @@ MainWindow::MainWindow(GenerationController::Runner runner, const Settings& sett
     connect(m_grid, &GridPanel::restoreRequested, this, &MainWindow::restoreParams);
     connect(m_controller, &GenerationController::jobStarted, this, &MainWindow::onStarted);
     connect(m_controller, &GenerationController::progressed, this, &MainWindow::onProgress);
+    connect(m_controller, &GenerationController::previewed, this, [this](qint64 id, const QImage& preview) {
+        if (id == m_controller->running()) {  // a late TAESD preview must not cover the final image
+            m_view->setPreview(preview, m_runningSize);
+        }
+    });
     connect(m_controller, &GenerationController::jobFinished, this, &MainWindow::onFinished);
     connect(m_controller, &GenerationController::jobFailed, this, &MainWindow::onFailed);
     connect(m_controller, &GenerationController::jobCancelled, this, &MainWindow::onCancelled);
@@ -159,6 +163,7 @@ MainWindow::MainWindow(GenerationController::Runner runner, const Settings& sett
         first.model.clear();
         first.prompt = examplePrompt();
         m_prompt->setParams(first);
+        m_prompt->setFollowModelSize(true);  // the embedded model's own size once its header is read
     }
     if (!m_history->isOpen()) {
         showBanner(tr("History database unavailable: %1").arg(m_history->lastError()), true, false);
@@ -211,6 +216,10 @@ qint64 MainWindow::generate() {
         showBanner(tr("Type a prompt first."), true, false);
         return 0;
     }
+    if (p.model.isEmpty() && m_defaultModelMissing) {
+        showBanner(missingDefaultModelText(), true, false);
+        return 0;
+    }
     qint64 first = 0;
     for (int i = 0; i < p.batchCount; ++i) {
         GenerationParams one = p;
@@ -246,12 +255,28 @@ void MainWindow::applySettings(const Settings& s) {
     const bool newDatabase = s.databasePath() != m_history->databasePath();
     m_settings = s;
     m_controller->setOutputFolder(s.outputFolder);
+    m_controller->setTaesdDecoders(s.taesdDecoder, s.taesdxlDecoder);
     m_prompt->modelPicker()->setFolder(s.modelsFolder);
     if (newDatabase) {
         HistoryStore* old = m_history;
         m_history = new HistoryStore(s.databasePath(), this);
         m_historyPanel->setStore(m_history);
         delete old;
+    }
+}
+
+QString MainWindow::missingDefaultModelText() {
+    return tr("The embedded default model is not installed (it belongs in share/sfumato/models beside the "
+              "program). Choose a models folder in File → Settings… and pick a model there.");
+}
+
+void MainWindow::setDefaultModel(const QString& path) {
+    m_defaultModel = path;
+    m_defaultModelMissing = path.isEmpty();
+    m_controller->setDefaultModel(path);
+    m_prompt->modelPicker()->setDefaultModel(path);
+    if (m_defaultModelMissing && m_prompt->params().model.isEmpty()) {
+        showBanner(missingDefaultModelText(), true, false);
     }
 }
 
@@ -269,7 +294,7 @@ bool MainWindow::acceptBannerOffer() {
         return false;
     }
     GenerationParams p = currentParams();
-    if (!parseParametersText(m_offeredParameters, p)) {
+    if (!paramsFromText(m_offeredParameters, p)) {
         showBanner(tr("The parameters in this image could not be read."), true, false);
         return false;
     }

@@ -28,6 +28,8 @@ class MainWindow : public QMainWindow {
 public:
     /// The example prompt filled in on first start.
     static QString examplePrompt();
+    /// What the banner says when the embedded default model is selected but not installed.
+    static QString missingDefaultModelText();
 
     /// `runner` does the work on the worker thread (app/ passes the pipeline's).
     explicit MainWindow(GenerationController::Runner runner, const Settings& settings, QWidget* parent = nullptr);
@@ -44,6 +46,9 @@ public:
     /// Settings as they are now (last parameters included), to save on exit.
     Settings settings() const;
     void applySettings(const Settings& settings);
+    /// The file the "Default (embedded)" model entry stands for (app/ finds it beside the executable); empty
+    /// when it is not installed: a banner says so and Generate asks for another model instead of failing.
+    void setDefaultModel(const QString& path);
 
     /// Banner text now shown ("" when hidden): errors and offers to restore parameters.
     QString bannerText() const;
@@ -98,6 +103,8 @@ private:
     QLabel* m_progressLabel = nullptr;
     QPushButton* m_cancel = nullptr;
     QSize m_runningSize;
+    QString m_defaultModel;
+    bool m_defaultModelMissing = false;
 };
 
 }  // namespace sf::ui

@@ -1,42 +1,34 @@
 #include "ui/png_file.h"
 
 #include <QDir>
-#include <QImageReader>
-#include <QImageWriter>
+#include <QFileInfo>
 #include <QRegularExpression>
-#include <QSaveFile>
 
 #include <mutex>
 
+#include "core/image.h"
+#include "io/png_io.h"
+#include "ui/qt_convert.h"
+
 namespace sf::ui {
 
+namespace {
+
+std::filesystem::path fsPath(const QString& path) { return std::filesystem::path(path.toStdString()); }
+
+}  // namespace
+
 bool writePng(const QString& path, const QImage& image, const QString& parameters, QString* error) {
-    QDir().mkpath(QFileInfo(path).absolutePath());
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly)) {
+    try {
+        QDir().mkpath(QFileInfo(path).absolutePath());
+        sf::io::write_png(fsPath(path), toImage(image), {{"parameters", parameters.toStdString()}});
+        return true;
+    } catch (const std::exception& e) {
         if (error) {
-            *error = file.errorString();
+            *error = QString::fromStdString(e.what());
         }
         return false;
     }
-    // QImage::setText keeps newlines (QImageWriter::setText would simplify the whitespace away).
-    QImage tagged = image;
-    tagged.setText(QStringLiteral("parameters"), parameters);
-    QImageWriter writer(&file, "png");
-    if (!writer.write(tagged)) {
-        if (error) {
-            *error = writer.errorString();
-        }
-        file.cancelWriting();
-        return false;
-    }
-    if (!file.commit()) {
-        if (error) {
-            *error = file.errorString();
-        }
-        return false;
-    }
-    return true;
 }
 
 QString nextImagePath(const QString& folder, qint64 seed) {
@@ -60,11 +52,11 @@ QString nextImagePath(const QString& folder, qint64 seed) {
 }
 
 QString readPngParameters(const QString& path) {
-    // QImageReader::text() returns whitespace-simplified text; the decoded QImage keeps the newlines.
-    QImageReader reader(path);
-    const QImage image = reader.read();
-    const QString text = image.text(QStringLiteral("parameters"));
-    return text.isEmpty() ? reader.text(QStringLiteral("parameters")) : text;
+    try {
+        return QString::fromStdString(sf::io::find_png_text(sf::io::read_png_text(fsPath(path)), "parameters"));
+    } catch (const std::exception&) {
+        return {};
+    }
 }
 
 }  // namespace sf::ui

@@ -1,4 +1,5 @@
-// Writing result PNGs: the A1111 "parameters" text chunk, written to a temporary file and renamed.
+// Result PNGs from the UI: a Qt face on io/png_io.h (libpng: atomic write, tEXt/iTXt "parameters" kept
+// byte for byte, newlines included) and the A1111 numbered file names.
 #pragma once
 
 #include <QImage>
@@ -6,14 +7,14 @@
 
 namespace sf::ui {
 
-/// Writes `image` as PNG with a "parameters" text chunk, atomically (QSaveFile: temp + rename).
-/// Returns false and sets `error` on failure. Safe on any thread.
+/// Writes `image` as PNG with a "parameters" text chunk, atomically (sf::io::write_png). Returns false and
+/// sets `error` on failure. Safe on any thread.
 bool writePng(const QString& path, const QImage& image, const QString& parameters, QString* error = nullptr);
 
 /// A new file name in `folder` for an image of `seed`: "00012-1234.png" (never an existing one).
 QString nextImagePath(const QString& folder, qint64 seed);
 
-/// The "parameters" text stored in a PNG, newlines kept (empty when none). Decodes the image.
+/// The "parameters" text stored in a PNG (sf::io::read_png_text), "" when none or not a PNG.
 QString readPngParameters(const QString& path);
 
 }  // namespace sf::ui

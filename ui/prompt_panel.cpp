@@ -14,11 +14,13 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 #include "ui/model_picker.h"
 #include "ui/prompt_edit.h"
 #include "ui/prompt_syntax.h"
+#include "ui/qt_convert.h"
 
 namespace sf::ui {
 
@@ -150,7 +152,12 @@ PromptPanel::PromptPanel(QWidget* parent) : QWidget(parent) {
             m_seed->setText(QString::number(m_lastSeed));
         }
     });
-    auto sizeChanged = [this] { Q_EMIT targetSizeChanged(QSize(m_width->value(), m_height->value())); };
+    auto sizeChanged = [this] {
+        if (!m_applyingSize) {
+            m_followModelSize = false;
+        }
+        Q_EMIT targetSizeChanged(QSize(m_width->value(), m_height->value()));
+    };
     connect(m_width, &QSpinBox::valueChanged, this, sizeChanged);
     connect(m_height, &QSpinBox::valueChanged, this, sizeChanged);
     connect(m_presets, &QComboBox::activated, this, [this](int index) {
@@ -160,45 +167,68 @@ PromptPanel::PromptPanel(QWidget* parent) : QWidget(parent) {
             m_height->setValue(size.height());
         }
     });
-    connect(m_models, &ModelPicker::modelChanged, this, [this](const QString&, const QString& family) {
-        fillPresets(family);
-    });
-    fillPresets(m_models->currentFamily());
+    connect(m_models, &ModelPicker::modelChanged, this, &PromptPanel::onModelChanged);
     setParams(GenerationParams{});
+    onModelChanged();
 }
 
-QList<QSize> PromptPanel::sizePresets(const QString& family) {
-    if (family == QStringLiteral("SDXL")) {
+QList<QSize> PromptPanel::sizePresets(int defaultSize) {
+    if (defaultSize >= 1024) {
         return {{1024, 1024}, {1152, 896}, {896, 1152}, {1216, 832}, {832, 1216}, {1344, 768}, {768, 1344}};
     }
-    if (family == QStringLiteral("SD2.x")) {
+    if (defaultSize >= 768) {
         return {{768, 768}, {512, 512}, {1024, 768}, {768, 1024}, {896, 640}, {640, 896}};
     }
-    return {{512, 512}, {768, 512}, {512, 768}, {640, 448}, {448, 640}, {256, 256}};
+    if (defaultSize >= 512) {
+        return {{512, 512}, {768, 512}, {512, 768}, {640, 448}, {448, 640}, {256, 256}};
+    }
+    const int s = std::max(64, defaultSize / 8 * 8);
+    const int wide = (s * 3 / 2 + 7) / 8 * 8;
+    return {{s, s}, {wide, s}, {s, wide}, {2 * s, 2 * s}};
 }
 
-QStringList PromptPanel::samplerNames() {
-    return {QStringLiteral("Euler a"), QStringLiteral("Euler"), QStringLiteral("Heun"), QStringLiteral("DPM++ 2M"),
-            QStringLiteral("DPM++ 2M SDE"), QStringLiteral("DPM++ SDE"), QStringLiteral("DPM2"),
-            QStringLiteral("LMS"), QStringLiteral("DDIM")};
+void PromptPanel::setFollowModelSize(bool on) {
+    m_followModelSize = on;
+    onModelChanged();
 }
 
-QStringList PromptPanel::scheduleNames() {
-    return {QStringLiteral("Automatic"), QStringLiteral("Uniform"), QStringLiteral("Karras"),
-            QStringLiteral("Exponential")};
-}
-
-void PromptPanel::fillPresets(const QString& family) {
+void PromptPanel::onModelChanged() {
+    const QString family = m_models->currentFamily();
+    const int size = m_models->currentDefaultSize();
     m_presets->clear();
     m_presets->addItem(tr("Presets (%1)").arg(family.isEmpty() ? QStringLiteral("?") : family));
-    for (const QSize& s : sizePresets(family)) {
+    for (const QSize& s : sizePresets(size)) {
         m_presets->addItem(QStringLiteral("%1 × %2").arg(s.width()).arg(s.height()), s);
     }
+    if (m_followModelSize && family != QStringLiteral("…") && family != QStringLiteral("?")) {
+        m_applyingSize = true;
+        m_width->setValue(size);
+        m_height->setValue(size);
+        m_applyingSize = false;
+    }
+    // The token counter of the model's own tokenizer, loaded off the UI thread (the rough count meanwhile).
+    const QString file = m_models->currentModelFile();
+    if (file != m_counterModel) {
+        m_counterModel = file;
+        m_counter = {};
+        if (!file.isEmpty()) {
+            runInBackground(
+                this, [file] { return tokenCounter(file); },
+                [this, file](TokenCounter counter) {
+                    if (file == m_counterModel) {
+                        m_counter = std::move(counter);
+                        updateTokenCounts();
+                    }
+                });
+        }
+    }
+    updateTokenCounts();
 }
 
 void PromptPanel::updateTokenCounts() {
-    m_tokens->setText(tokenCounterText(countTokens(m_prompt->toPlainText())));
-    m_negativeTokens->setText(tokenCounterText(countTokens(m_negative->toPlainText())));
+    auto count = [this](const QString& text) { return m_counter ? m_counter(text) : countTokens(text); };
+    m_tokens->setText(tokenCounterText(count(m_prompt->toPlainText())));
+    m_negativeTokens->setText(tokenCounterText(count(m_negative->toPlainText())));
 }
 
 void PromptPanel::setLastSeed(qint64 seed) {
@@ -230,6 +260,7 @@ GenerationParams PromptPanel::params() const {
 }
 
 void PromptPanel::setParams(const GenerationParams& p) {
+    m_followModelSize = false;
     if (m_prompt->toPlainText() != p.prompt) {
         m_prompt->setPlainText(p.prompt);
     }

@@ -5,6 +5,7 @@
 #include <QWidget>
 
 #include "ui/generation_params.h"
+#include "ui/model_info.h"
 
 class QCheckBox;
 class QComboBox;
@@ -32,10 +33,11 @@ public:
 
     /// Remembers the seed of the last started job (used by the lock button).
     void setLastSeed(qint64 seed);
-    /// Size presets of a model family ("SD1.x", "SD2.x", "SDXL"; anything else: SD1.x).
-    static QList<QSize> sizePresets(const QString& family);
-    static QStringList samplerNames();
-    static QStringList scheduleNames();
+    /// Size presets around a model's default size (512 SD1, 768 SD2, 1024 SDXL, 64 the embedded model).
+    static QList<QSize> sizePresets(int defaultSize);
+    /// While on, the width and height follow the selected model's default size (first start); any size
+    /// edit or setParams turns it off.
+    void setFollowModelSize(bool on);
 
     PromptEdit* promptEdit() const { return m_prompt; }
     PromptEdit* negativeEdit() const { return m_negative; }
@@ -51,7 +53,7 @@ Q_SIGNALS:
 
 private:
     void updateTokenCounts();
-    void fillPresets(const QString& family);
+    void onModelChanged();
 
     PromptEdit* m_prompt = nullptr;
     PromptEdit* m_negative = nullptr;
@@ -72,6 +74,10 @@ private:
     ModelPicker* m_models = nullptr;
     QPushButton* m_generate = nullptr;
     qint64 m_lastSeed = -1;
+    TokenCounter m_counter;  // the selected model's tokenizer; empty: the rough count (prompt_syntax.h)
+    QString m_counterModel;  // the file m_counter belongs to
+    bool m_followModelSize = false;
+    bool m_applyingSize = false;
 };
 
 }  // namespace sf::ui

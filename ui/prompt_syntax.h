@@ -16,7 +16,8 @@ struct EmphasisEdit {
 /// changes w by `delta` (±0.1); a weight that returns to 1.0 removes the parentheses.
 EmphasisEdit adjustEmphasis(const QString& text, int selectionStart, int selectionEnd, double delta);
 
-/// Rough CLIP token count (words and punctuation, emphasis syntax ignored). Stand-in for the real tokenizer.
+/// Rough CLIP token count (words and punctuation, emphasis syntax ignored): the fallback when the selected
+/// model has no vocabulary at hand (PromptPanel uses the model's own counter from ui/model_info.h).
 int countTokens(const QString& prompt);
 
 /// "n/75", "n/150", ...: the count against its 75-token chunk limit.

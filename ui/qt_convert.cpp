@@ -2,11 +2,16 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/image.h"
+#include "core/models/latent_preview.h"
+#include "core/parameters.h"
 #include "core/request.h"
-#include "ui/image_fit.h"
+#include "core/sampling/samplers.h"
+#include "core/sampling/schedule.h"
+#include "io/image_io.h"
 
 namespace sf::ui {
 
@@ -33,16 +38,7 @@ sf::GenerateRequest toRequest(const GenerationParams& p) {
     r.cfg_scales.assign(p.cfgScales.begin(), p.cfgScales.end());
     r.seeds.assign(p.seeds.begin(), p.seeds.end());
     if (p.isImg2Img()) {
-        QImage fitted = fitImage(p.initImage, QSize(p.width, p.height), p.fit);
-        sf::Image img;
-        img.width = fitted.width();
-        img.height = fitted.height();
-        img.rgb.resize(static_cast<size_t>(img.width) * img.height * 3);
-        for (int y = 0; y < img.height; ++y) {
-            std::memcpy(img.rgb.data() + static_cast<size_t>(y) * img.width * 3, fitted.constScanLine(y),
-                        static_cast<size_t>(img.width) * 3);
-        }
-        r.init_image = sf::tensor_from_image(img).clone();  // [1, 3, H, W]
+        r.init_image = sf::io::fit_image_tensor(toImage(p.initImage), p.width, p.height, str(p.fit));  // [1, 3, H, W]
         r.init_image_path = std::filesystem::path(str(p.initImagePath));
         r.fit = str(p.fit);
         r.strength = p.strength;
@@ -88,18 +84,80 @@ QImage toQImage(const sf::Image& image) {
     return out;
 }
 
-QImage latentToPreview(const at::Tensor& latent) {
-    if (!latent.defined() || latent.dim() != 4 || latent.size(1) != 4) {
+sf::Image toImage(const QImage& image) {
+    sf::Image out;
+    if (image.isNull()) {
+        return out;
+    }
+    const QImage rgb = image.convertToFormat(QImage::Format_RGB888);
+    out.width = rgb.width();
+    out.height = rgb.height();
+    out.rgb.resize(static_cast<size_t>(out.width) * out.height * 3);
+    for (int y = 0; y < out.height; ++y) {
+        std::memcpy(out.rgb.data() + static_cast<size_t>(y) * out.width * 3, rgb.constScanLine(y),
+                    static_cast<size_t>(out.width) * 3);
+    }
+    return out;
+}
+
+QImage fitImage(const QImage& image, QSize target, const QString& mode) {
+    if (image.isNull() || target.isEmpty()) {
+        return {};
+    }
+    return toQImage(sf::io::fit_image(toImage(image), target.width(), target.height(), str(mode)));
+}
+
+QString parametersText(const GenerationParams& params, int index) {
+    sf::InfotextInfo info;
+    if (!params.model.isEmpty()) {
+        info.model_name = std::filesystem::path(str(params.model)).stem().string();
+    }
+    return qstr(sf::format_parameters(toRequest(params), info, index));
+}
+
+bool paramsFromText(const QString& text, GenerationParams& params) {
+    const QString lastLine = text.trimmed().section(QLatin1Char('\n'), -1);
+    if (sf::split_parameter_line(str(lastLine)).size() < 3) {
+        return false;  // no settings line: a caption, not parameters (A1111 reads it all as the prompt)
+    }
+    const sf::ParsedParameters parsed = sf::parse_parameters(str(text));
+    const sf::GenerateRequest& r = parsed.request;
+    GenerationParams p = params;
+    p.prompt = qstr(r.prompt);
+    p.negativePrompt = qstr(r.negative_prompt);
+    p.steps = r.steps;
+    p.sampler = qstr(r.sampler);
+    p.schedule = qstr(r.schedule);
+    p.cfgScale = r.cfg_scale;
+    p.seed = r.seed;
+    p.width = r.width;
+    p.height = r.height;
+    p.seeds.clear();
+    p.cfgScales.clear();
+    if (parsed.img2img) {
+        p.strength = r.strength;
+        const auto& modes = sf::io::fit_modes();
+        if (std::find(modes.begin(), modes.end(), r.fit) != modes.end()) {
+            p.fit = qstr(r.fit);  // only a mode fit_image takes
+        }
+    }
+    params = p;
+    return true;
+}
+
+QImage latentToPreview(const at::Tensor& latent, bool sdxlLatents) {
+    if (!latent.defined() || latent.dim() != 4) {
         return {};
     }
     torch::NoGradGuard no_grad;
-    // SD 1.x/2.x latent -> RGB factors (a fixed linear map, as the A1111 "approx cheap" preview does).
-    static const float factors[4][3] = {
-        {0.298f, 0.207f, 0.208f}, {0.187f, 0.286f, 0.173f}, {-0.158f, 0.189f, 0.264f}, {-0.184f, -0.271f, -0.473f}};
-    auto x = latent[0].to(torch::kCPU, torch::kFloat32);  // [4, h, w]
-    auto m = torch::from_blob(const_cast<float*>(&factors[0][0]), {4, 3}, torch::kFloat32);
-    auto rgb = torch::einsum("chw,cr->hwr", {x, m});  // [h, w, 3]
-    auto u8 = ((rgb + 1.0) * 127.5).clamp(0, 255).to(torch::kUInt8).contiguous();
+    torch::Tensor rgb;
+    try {
+        rgb = sf::latent_preview(latent.narrow(0, 0, 1).to(torch::kCPU, torch::kFloat32),
+                                 sdxlLatents ? sf::vae::LatentSpace::sdxl : sf::vae::LatentSpace::sd);  // [1, 3, h, w]
+    } catch (const std::exception&) {
+        return {};  // channels that fit no latent space: no preview
+    }
+    auto u8 = ((rgb[0].permute({1, 2, 0}) + 1.0) * 127.5).clamp(0, 255).to(torch::kUInt8).contiguous();  // [h, w, 3]
     const int h = static_cast<int>(u8.size(0));
     const int w = static_cast<int>(u8.size(1));
     QImage small(w, h, QImage::Format_RGB888);
@@ -108,6 +166,24 @@ QImage latentToPreview(const at::Tensor& latent) {
                     static_cast<size_t>(w) * 3);
     }
     return small.scaled(w * 8, h * 8, Qt::IgnoreAspectRatio, Qt::FastTransformation);
+}
+
+QStringList samplerNames() {
+    QStringList names;
+    for (const auto& sampler : sf::sampling::samplers()) {
+        names << qstr(sampler.name);
+    }
+    return names;
+}
+
+QStringList scheduleNames() {
+    QStringList names;
+    for (auto kind : {sf::sampling::ScheduleKind::automatic, sf::sampling::ScheduleKind::karras,
+                      sf::sampling::ScheduleKind::exponential, sf::sampling::ScheduleKind::sgm_uniform,
+                      sf::sampling::ScheduleKind::simple}) {
+        names << qstr(sf::sampling::schedule_name(kind));
+    }
+    return names;
 }
 
 int cudaDeviceCount() {

@@ -18,8 +18,8 @@
 
 #include <cmath>
 
-#include "ui/image_fit.h"
 #include "ui/png_file.h"
+#include "ui/qt_convert.h"
 
 namespace sf::ui {
 
@@ -93,13 +93,13 @@ bool ReferencePanel::loadFile(const QString& path) {
     QImageReader reader(path);
     reader.setAutoTransform(true);
     QImage image = reader.read();
-    // The decoded image keeps the text's newlines (QImageReader::text() simplifies whitespace).
-    QString parameters = image.text(QStringLiteral("parameters"));
     if (image.isNull()) {
         Q_EMIT failed(tr("Cannot read %1: %2").arg(path, reader.errorString()));
         return false;
     }
     setImage(image, path);
+    // libpng keeps the text as written (Qt's reader simplifies whitespace); "" for other formats.
+    const QString parameters = readPngParameters(path);
     if (!parameters.isEmpty()) {
         Q_EMIT parametersFound(parameters, path);
     }

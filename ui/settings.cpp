@@ -16,6 +16,8 @@ Settings Settings::load(QSettings& s) {
     out.device = s.value(QStringLiteral("device/device"), out.device).toString();
     out.precision = s.value(QStringLiteral("device/precision"), out.precision).toString();
     out.previewMode = s.value(QStringLiteral("preview/mode"), out.previewMode).toString();
+    out.taesdDecoder = s.value(QStringLiteral("preview/taesd"), out.taesdDecoder).toString();
+    out.taesdxlDecoder = s.value(QStringLiteral("preview/taesdxl"), out.taesdxlDecoder).toString();
     out.hasLastParams = s.contains(QStringLiteral("last/prompt"));
     GenerationParams& p = out.lastParams;
     s.beginGroup(QStringLiteral("last"));
@@ -43,6 +45,8 @@ void Settings::save(QSettings& s) const {
     s.setValue(QStringLiteral("device/device"), device);
     s.setValue(QStringLiteral("device/precision"), precision);
     s.setValue(QStringLiteral("preview/mode"), previewMode);
+    s.setValue(QStringLiteral("preview/taesd"), taesdDecoder);
+    s.setValue(QStringLiteral("preview/taesdxl"), taesdxlDecoder);
     const GenerationParams& p = lastParams;
     s.beginGroup(QStringLiteral("last"));
     s.setValue(QStringLiteral("prompt"), p.prompt);

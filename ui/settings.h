@@ -14,7 +14,9 @@ struct Settings {
     QString outputFolder;
     QString device = QStringLiteral("auto");     ///< "auto", "cpu", "cuda:N"
     QString precision = QStringLiteral("auto");  ///< "auto", "fp32", "fp16", "bf16"
-    QString previewMode = QStringLiteral("latent");
+    QString previewMode = QStringLiteral("latent");  ///< "latent", "taesd" or "none"
+    QString taesdDecoder;    ///< TAESD decoder file for SD 1.x/2.x previews ("" = none)
+    QString taesdxlDecoder;  ///< TAESD decoder file for SDXL previews ("" = none)
     GenerationParams lastParams;
     bool hasLastParams = false;  ///< false on first start
 

@@ -25,6 +25,8 @@ private:
     QComboBox* m_device = nullptr;
     QComboBox* m_precision = nullptr;
     QComboBox* m_preview = nullptr;
+    QLineEdit* m_taesd = nullptr;
+    QLineEdit* m_taesdxl = nullptr;
 };
 
 }  // namespace sf::ui

@@ -1,9 +1,12 @@
 #include "tests/ui/fake_runner.h"
 
 #include <chrono>
+#include <map>
 #include <thread>
 
+#include "core/checkpoint/safetensors.h"
 #include "core/error.h"
+#include "core/models/taesd.h"
 #include "core/worker.h"
 
 namespace sf::test {
@@ -55,6 +58,14 @@ sf::ui::GenerationController::Runner makeFakeRunner(std::shared_ptr<FakeRunnerSt
         }
         return images;
     };
+}
+
+void writeTaesdDecoder(const std::string& path) {
+    std::map<std::string, torch::Tensor> tensors;
+    for (const auto& p : sf::taesd::make_decoder(sf::taesd::TAESDConfig::sd())->named_parameters()) {
+        tensors.emplace(p.key(), p.value().detach());
+    }
+    sf::write_safetensors(path, tensors);
 }
 
 }  // namespace sf::test

@@ -26,4 +26,7 @@ struct FakeRunnerState {
 /// The runner; a prompt containing "FAIL" throws sf::Error("fake failure").
 sf::ui::GenerationController::Runner makeFakeRunner(std::shared_ptr<FakeRunnerState> state);
 
+/// Writes a TAESD decoder (SD latents) with its initial, arbitrary weights: for the preview path, not pictures.
+void writeTaesdDecoder(const std::string& path);
+
 }  // namespace sf::test

@@ -2,6 +2,7 @@
 #include <QCryptographicHash>
 #include <QDir>
 #include <QDropEvent>
+#include <QFile>
 #include <QFileInfo>
 #include <QImageReader>
 #include <QLineEdit>
@@ -21,6 +22,7 @@
 #include "ui/history_panel.h"
 #include "ui/history_store.h"
 #include "ui/image_view.h"
+#include "ui/model_info.h"
 #include "ui/model_picker.h"
 #include "ui/png_file.h"
 #include "ui/prompt_edit.h"
@@ -73,7 +75,37 @@ TEST_CASE("first start selects the embedded model with an example prompt", "[ui]
     const auto p = f.window->currentParams();
     CHECK(p.prompt == sf::ui::MainWindow::examplePrompt());
     CHECK(p.model.isEmpty());
-    CHECK(f.window->promptPanel()->modelPicker()->currentFamily() == QStringLiteral("SD1.x"));
+    CHECK(f.window->promptPanel()->modelPicker()->currentFamily() == QStringLiteral("?"));  // file not known here
+    CHECK(f.window->promptPanel()->tokenLabel()->text() == QStringLiteral("11/75"));  // no vocabulary: rough count
+    CHECK(f.window->bannerText().isEmpty());
+}
+
+TEST_CASE("a missing embedded model is reported in the banner, and Generate does not queue", "[ui]") {
+    WindowFixture f;
+    auto& w = *f.window;
+    w.setDefaultModel(QString());  // what app/ passes when find_default_model() finds nothing
+    CHECK(w.bannerText() == sf::ui::MainWindow::missingDefaultModelText());
+    CHECK(w.promptPanel()->modelPicker()->currentFamily() == QStringLiteral("not installed"));
+    CHECK(w.generate() == 0);
+    CHECK_FALSE(w.controller()->busy());
+    CHECK(f.state->jobs == 0);
+}
+
+TEST_CASE("an unreadable model file shows '?' as its family and counts tokens roughly", "[ui]") {
+    WindowFixture f;
+    QDir(f.dir.path()).mkpath(QStringLiteral("models"));
+    QFile bad(f.dir.filePath(QStringLiteral("models/broken.safetensors")));
+    REQUIRE(bad.open(QIODevice::WriteOnly));
+    bad.write("not a safetensors file");
+    bad.close();
+    auto* picker = f.window->promptPanel()->modelPicker();
+    picker->rescan();
+    picker->setCurrentModel(bad.fileName());
+    REQUIRE(picker->currentModel() == bad.fileName());
+    REQUIRE(waitFor([&] { return picker->currentFamily() == QStringLiteral("?"); }));
+    const auto info = sf::ui::inspectModel(bad.fileName());
+    CHECK_FALSE(info->error.isEmpty());
+    CHECK_FALSE(sf::ui::tokenCounter(bad.fileName()));
     CHECK(f.window->promptPanel()->tokenLabel()->text() == QStringLiteral("11/75"));
 }
 
@@ -177,6 +209,31 @@ TEST_CASE("dropped reference image runs img2img", "[ui]") {
 
     w.referencePanel()->clear();
     CHECK_FALSE(w.currentParams().isImg2Img());
+}
+
+TEST_CASE("TAESD previews: decoded from the configured file off the sampling path", "[ui]") {
+    WindowFixture f(30);
+    auto& w = *f.window;
+    const QString decoder = f.dir.filePath(QStringLiteral("taesd_decoder.safetensors"));
+    sf::test::writeTaesdDecoder(decoder.toStdString());
+    sf::ui::Settings s = w.settings();
+    s.taesdDecoder = decoder;
+    s.previewMode = QStringLiteral("taesd");
+    w.applySettings(s);
+    sf::ui::GenerationParams p = w.promptPanel()->params();
+    p.width = 64;
+    p.height = 64;
+    p.steps = 10;
+    w.promptPanel()->setParams(p);
+    QSignalSpy previewed(w.controller(), &sf::ui::GenerationController::previewed);
+    QSignalSpy progressed(w.controller(), &sf::ui::GenerationController::progressed);
+    QSignalSpy finished(w.controller(), &sf::ui::GenerationController::jobFinished);
+    w.generate();
+    REQUIRE(waitFor([&] { return finished.count() == 1; }));
+    REQUIRE(waitFor([&] { return previewed.count() >= 1; }, 3000));
+    CHECK(previewed.count() <= progressed.count());  // stale latents are dropped, never queued up
+    CHECK(previewed.first().at(1).value<QImage>().size() == QSize(64, 64));
+    CHECK(progressed.first().at(5).value<QImage>().isNull());  // no latent approximation meanwhile
 }
 
 TEST_CASE("cancel mid-run", "[ui]") {

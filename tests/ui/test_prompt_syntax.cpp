@@ -2,10 +2,13 @@
 #include <catch2/catch_test_macros.hpp>
 
 #include "tests/ui/window_fixture.h"
-#include "ui/parameters_text.h"
+#include <QTemporaryDir>
+
+#include "ui/png_file.h"
 #include "ui/prompt_edit.h"
 #include "ui/prompt_panel.h"
 #include "ui/prompt_syntax.h"
+#include "ui/qt_convert.h"
 
 using sf::ui::adjustEmphasis;
 
@@ -57,9 +60,9 @@ TEST_CASE("parameters text round trip", "[ui][unit]") {
     p.height = 512;
     p.sampler = QStringLiteral("DPM++ 2M");
     p.schedule = QStringLiteral("Karras");
-    const QString text = sf::ui::formatParametersText(p);
+    const QString text = sf::ui::parametersText(p);
     sf::ui::GenerationParams q;
-    REQUIRE(sf::ui::parseParametersText(text, q));
+    REQUIRE(sf::ui::paramsFromText(text, q));
     CHECK(q.prompt == p.prompt);
     CHECK(q.negativePrompt == p.negativePrompt);
     CHECK(q.steps == 31);
@@ -69,5 +72,23 @@ TEST_CASE("parameters text round trip", "[ui][unit]") {
     CHECK(q.height == 512);
     CHECK(q.sampler == p.sampler);
     CHECK(q.schedule == p.schedule);
-    CHECK_FALSE(sf::ui::parseParametersText(QStringLiteral("just a caption"), q));
+    CHECK_FALSE(sf::ui::paramsFromText(QStringLiteral("just a caption"), q));
+    CHECK(q.prompt == p.prompt);  // untouched by a failed read
+}
+
+TEST_CASE("parameters text through a PNG keeps newlines and non-Latin-1 text (libpng)", "[ui][unit]") {
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("a.png"));
+    QImage image(16, 8, QImage::Format_RGB888);
+    image.fill(Qt::red);
+    const QString text = QStringLiteral("a fox,\n  in snow — 雪\nNegative prompt: blurry\nSteps: 5, Sampler: Euler, "
+                                        "CFG scale: 7, Seed: 1, Size: 16x8");
+    QString error;
+    REQUIRE(sf::ui::writePng(path, image, text, &error));
+    CHECK(error.isEmpty());
+    CHECK(sf::ui::readPngParameters(path) == text);
+    CHECK(QImage(path).convertToFormat(QImage::Format_RGB888) == image);
+    CHECK(sf::ui::readPngParameters(dir.filePath(QStringLiteral("missing.png"))).isEmpty());
+    CHECK_FALSE(sf::ui::writePng(dir.filePath(QStringLiteral("a.png/b.png")), image, text, &error));  // under a file
+    CHECK_FALSE(error.isEmpty());
 }
