@@ -15,6 +15,8 @@ int cmd_grid(const Args& args);
 
 /// sfumato-cli train [options]: trains the embedded Sfumato Shapes model.
 int cmd_train(const Args& args);
+/// sfumato-cli bench [--stage unet|vae|load|pipeline|all] [options]: app/bench_stages.h.
+int cmd_bench(const Args& args);
 
 /// generate / grid with a given job runner (tests pass a fake one).
 int run_generate(const Args& args, JobRunner runner);
