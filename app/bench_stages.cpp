@@ -722,7 +722,8 @@ std::string bench_help(const BenchEnv& env) {
         "Times Sfumato's parts; one line per measurement, then a summary table against the targets.\n\n"
         "stages:\n"
         "  unet      full-size UNet (random weights), one CFG step (batch 2) per size after warm-up,\n"
-        "            input/middle/output blocks, peak RSS; SD1.5 CPU targets 3.1 s (256²), 12 s (512²)\n"
+        "            input/middle/output blocks, peak RSS; SD1.5 CPU targets 3.1 s (256²), 12 s (512²);\n"
+        "            ratios are our time / the reference's (PyTorch eager, stable-diffusion.cpp): < 1x is faster\n"
         "  vae       SD VAE and TAESD decode per size, GFLOP/s (and time / compute bound with --peak-gflops)\n"
         "  load      Pipeline::load of --model in a fresh child process from a warm page cache: seconds\n"
         "            (target 2 s) and peak RSS / file size (target 1.3x); without --model a random fp16\n"
@@ -731,7 +732,7 @@ std::string bench_help(const BenchEnv& env) {
         text +=
             "  pipeline  txt2img with --model (default: the embedded default model): time per step, sampler +\n"
             "            guidance (target 1%), latent preview (1%), TAESD preview with --taesd DIR (5%),\n"
-            "            4 seeds x 3 guidance scales batched per row vs 12 runs (target 2x faster)\n";
+            "            4 seeds x guidance 4, 7, 10: 3 batched runs (one per scale) vs 12 runs (target 2x faster)\n";
     }
     text +=
         "  all       every stage that has what it needs (default: unet)\n\n"
