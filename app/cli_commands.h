@@ -15,6 +15,8 @@ int cmd_grid(const Args& args);
 
 /// sfumato-cli train [options]: trains the embedded Sfumato Shapes model.
 int cmd_train(const Args& args);
+/// sfumato-cli bench [--stage unet|vae|load|pipeline|all] [options]: app/bench_stages.h.
+int cmd_bench(const Args& args);
 
 /// sfumato-cli eval-shapes [options]: adherence of a model to the Sfumato Shapes grammar.
 int cmd_eval_shapes(const Args& args);

@@ -20,6 +20,7 @@ struct CommandEntry {
 
 const CommandEntry kCommands[] = {
     {"inspect", sf::cli::cmd_inspect, "PATH            family, components, dtypes, parameters, config"},
+    {"bench", sf::cli::cmd_bench, "[--stage S] ...   per-stage times and targets (unet, vae, load, pipeline)"},
 #ifdef SFUMATO_HAVE_IO
     {"generate", sf::cli::cmd_generate, "[PROMPT] ...   text (or image) to PNG files; --help for options"},
     {"grid", sf::cli::cmd_grid, "[PROMPT] AXES ...  labelled comparison grid (--seeds, --cfgs, ...)"},
@@ -56,7 +57,7 @@ int main(int argc, char** argv) {
     for (const auto& c : kCommands) {
         if (c.name == std::string(argv[1])) {
             try {
-                std::set<std::string> flags = {"verbose", "keys", "help", "img2img"};
+                std::set<std::string> flags = {"verbose", "keys", "help", "img2img", "keep"};
                 sf::cli::Args args(argc, argv, 2, flags);
                 return c.run(args);
             } catch (const sf::cli::UsageError& e) {
