@@ -19,6 +19,9 @@ const std::vector<std::string>& sampler_names() {
 }
 
 std::optional<std::string> resolve_sampler(std::string_view name) {
+    if (name.rfind("sample_", 0) == 0) {  // k-diffusion function names
+        name.remove_prefix(7);
+    }
     try {
         auto choice = sampling::find_sampler(name);
         std::string out = choice.sampler->name;

@@ -167,12 +167,12 @@ TEST_CASE("sfumato-cli: runtime failures exit 1 and leave no files", "[unit]") {
 
     auto r = run_cli("generate 'a cat, sitting' --model '" + model + "' --output '" + out.string() + "'");
     CHECK(r.code == 1);
-    CHECK_THAT(r.output, ContainsSubstring("pipeline not available yet"));
+    CHECK_THAT(r.output, ContainsSubstring(model));  // the message names the bad file
     CHECK(count_files(out) == 0);
 
     r = run_cli("grid cat --seeds 1,2 --cfgs 3,5 --model '" + model + "' --output '" + out.string() + "'");
     CHECK(r.code == 1);
-    CHECK_THAT(r.output, ContainsSubstring("pipeline not available yet"));
+    CHECK_THAT(r.output, ContainsSubstring(model));
     CHECK(count_files(out) == 0);
 
     // No --model: the default model folder (here from SFUMATO_MODELS_DIR) is searched and named when empty.
@@ -185,7 +185,7 @@ TEST_CASE("sfumato-cli: runtime failures exit 1 and leave no files", "[unit]") {
     std::ofstream(models / "tiny.safetensors") << "x";
     r = run_cli("generate cat --output '" + out.string() + "'", "SFUMATO_MODELS_DIR='" + models.string() + "'");
     CHECK(r.code == 1);
-    CHECK_THAT(r.output, ContainsSubstring("pipeline not available yet"));
+    CHECK_THAT(r.output, ContainsSubstring("tiny.safetensors"));
 
     // An init image that is not an image: a runtime error naming it.
     std::ofstream(dir / "junk.png") << "junk";
