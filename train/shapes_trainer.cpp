@@ -138,6 +138,9 @@ TrainReport train_shapes(const TrainOptions& o) {
     WordTokenizer tokenizer(shapes::vocabulary());
     const auto arch = shapes_architecture(tokenizer.vocab_size());
     std::filesystem::create_directories(o.work_dir);
+    if (o.output.has_parent_path()) {
+        std::filesystem::create_directories(o.output.parent_path());
+    }
     TrainReport report;
     report.loss_csv = o.work_dir / "loss.csv";
     const bool fresh = !std::filesystem::exists(o.work_dir / "state.safetensors");
