@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "app/sampler_names.h"
+#include "core/pipeline.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "app/default_model.h"
@@ -92,8 +93,12 @@ void check_size(const char* flag, int v) {
 }  // namespace
 
 void validate_request(const GenerateRequest& r) {
-    check_size("width", r.width);
-    check_size("height", r.height);
+    if (r.width != 0) {
+        check_size("width", r.width);
+    }
+    if (r.height != 0) {
+        check_size("height", r.height);
+    }
     if (r.steps < 1 || r.steps > 1000) {
         throw UsageError("--steps must be between 1 and 1000, got " + std::to_string(r.steps));
     }
@@ -170,8 +175,8 @@ GenerateRequest request_from_args(const Args& args) {
     r.steps = args.get_int("steps", r.steps);
     r.cfg_scale = args.get_double("cfg", r.cfg_scale);
     r.seed = args.get_int64("seed", r.seed);
-    r.width = args.get_int("width", r.width);
-    r.height = args.get_int("height", r.height);
+    r.width = args.get_int("width", 0);  // 0: the model's own size, resolved in prepare_request
+    r.height = args.get_int("height", 0);
     r.batch_size = args.get_int("batch", r.batch_size);
     r.clip_skip = args.get_int("clip-skip", r.clip_skip);
     r.strength = args.get_double("strength", r.strength);
@@ -187,7 +192,7 @@ GenerateRequest request_from_args(const Args& args) {
     r.sampler = resolve_sampler(sampler).value_or(sampler);
     const std::string schedule = args.get("schedule", r.schedule);
     r.schedule = resolve_schedule(schedule).value_or(schedule);
-    validate_request(r);
+    cli::validate_request(r);
     return r;
 }
 
@@ -335,6 +340,11 @@ void prepare_output(const OutputTarget& target) {
 void prepare_request(GenerateRequest& request) {
     if (request.model.empty()) {
         request.model = find_default_model();
+    }
+    if (request.width == 0 || request.height == 0) {
+        const int side = model_default_size(request.model);
+        request.width = request.width ? request.width : side;
+        request.height = request.height ? request.height : side;
     }
     if (!request.init_image_path.empty()) {
         request.init_image = io::load_init_image(request.init_image_path, request.width, request.height, request.fit);

@@ -20,6 +20,7 @@ std::vector<fs::path> default_model_dirs(const fs::path& executable) {
     std::vector<fs::path> dirs;
     if (const char* env = std::getenv("SFUMATO_MODELS_DIR"); env && *env) {
         dirs.emplace_back(env);
+        return dirs;  // set: the only place searched
     }
     if (!executable.empty()) {
         dirs.push_back((executable.parent_path() / ".." / "share" / "sfumato" / "models").lexically_normal());

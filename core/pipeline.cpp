@@ -151,20 +151,18 @@ std::shared_ptr<Pipeline> Pipeline::load(const std::filesystem::path& path, Devi
     const FamilyInfo family = detect_family(ckpt);
     impl->family_name = family.name;
 
+    impl->default_size = model_default_size(ckpt);
     LoadOptions options{device.device, device.dtype};
     // Text side.
     switch (family.family) {
         case Family::sd1:
             impl->stack = TextStack::clip_l;
-            impl->default_size = 512;
             break;
         case Family::sd2:
             impl->stack = TextStack::open_clip_h;
-            impl->default_size = 768;
             break;
         case Family::sdxl_base:
             impl->stack = TextStack::sdxl;
-            impl->default_size = 1024;
             impl->space = vae::LatentSpace::sdxl;
             break;
         default:
@@ -174,7 +172,6 @@ std::shared_ptr<Pipeline> Pipeline::load(const std::filesystem::path& path, Devi
     if (auto it = meta.find(WordTokenizer::kMetadataKey); it != meta.end()) {
         impl->word_tokenizer = WordTokenizer::from_json(it->second);
         impl->family_name = meta.count("sfumato.model") ? meta.at("sfumato.model") : "SD 1.x (own vocabulary)";
-        impl->default_size = static_cast<int>(parse_double(meta, "sfumato.default_size", 512));
     }
     if (impl->stack == TextStack::clip_l || impl->stack == TextStack::sdxl) {
         const std::string prefix = impl->stack == TextStack::sdxl ? "conditioner.embedders.0.transformer."
@@ -410,6 +407,23 @@ void PipelineCache::clear() {
     current_.reset();
 }
 
+int model_default_size(const Checkpoint& ckpt) {
+    const auto& meta = ckpt.metadata();
+    if (meta.count("sfumato.default_size")) {
+        return static_cast<int>(parse_double(meta, "sfumato.default_size", 512));
+    }
+    switch (detect_family(ckpt).family) {
+        case Family::sd2: return 768;
+        case Family::sdxl_base:
+        case Family::sdxl_refiner: return 1024;
+        default: return 512;
+    }
+}
+
+int model_default_size(const std::filesystem::path& model) {
+    return model_default_size(Checkpoint::open(model, Validation::header_only));
+}
+
 DeviceChoice resolve_device(const GenerateRequest& r) {
     DeviceChoice d = default_device();
     if (r.device != "auto" && !r.device.empty()) {
@@ -459,6 +473,11 @@ JobRunner make_job_runner(std::shared_ptr<PipelineCache> cache, std::filesystem:
                 throw Error("no model given and the embedded default model was not found");
             }
             request.model = default_model;
+        }
+        if (request.width == 0 || request.height == 0) {
+            const int side = model_default_size(request.model);
+            request.width = request.width ? request.width : side;
+            request.height = request.height ? request.height : side;
         }
         validate_request(request);
         auto pipeline = cache->get(request.model, resolve_device(request));

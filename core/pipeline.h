@@ -85,6 +85,11 @@ private:
     std::shared_ptr<Pipeline> current_;
 };
 
+/// The picture size a model is made for, from its header alone: metadata `sfumato.default_size`, else by
+/// family (SD 1.x 512, SD 2.x 768, SDXL 1024). Cheap: reads no tensor data.
+int model_default_size(const Checkpoint& ckpt);
+int model_default_size(const std::filesystem::path& model);
+
 /// Resolves a request's "auto"/"cpu"/"cuda" device and "auto"/"fp16"/... dtype.
 DeviceChoice resolve_device(const GenerateRequest& request);
 

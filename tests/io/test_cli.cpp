@@ -189,7 +189,7 @@ TEST_CASE("sfumato-cli: runtime failures exit 1 and leave no files", "[unit]") {
 
     // An init image that is not an image: a runtime error naming it.
     std::ofstream(dir / "junk.png") << "junk";
-    r = run_cli("generate cat --model '" + model + "' --init-image '" + (dir / "junk.png").string() + "'");
+    r = run_cli("generate cat --width 64 --height 64 --model '" + model + "' --init-image '" + (dir / "junk.png").string() + "'");
     CHECK(r.code == 1);
     CHECK_THAT(r.output, ContainsSubstring("junk.png"));
     fs::remove_all(dir);
