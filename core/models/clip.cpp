@@ -13,26 +13,6 @@ namespace sf::clip {
 
 namespace nn = torch::nn;
 
-namespace {
-
-nn::LayerNorm layer_norm(const TextConfig& config) {
-    return nn::LayerNorm(nn::LayerNormOptions({config.width}).eps(config.layer_norm_eps));
-}
-
-/// The shape of `key`; throws sf::Error naming the key when it is absent or not 2-D.
-std::vector<int64_t> shape_of(const Checkpoint& ckpt, const std::string& key, const std::string& what) {
-    if (!ckpt.contains(key)) {
-        throw Error("model '" + ckpt.path().string() + "': " + what + ": missing tensor " + key);
-    }
-    const auto& shape = ckpt.info(key).shape;
-    if (shape.size() != 2) {
-        throw Error("model '" + ckpt.path().string() + "': " + what + ": " + key + " has shape " +
-                    c10::str(c10::IntArrayRef(shape)) + ", expected 2 dimensions");
-    }
-    return shape;
-}
-
-}  // namespace
 
 torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                int64_t heads) {
@@ -87,9 +67,9 @@ torch::Tensor CLIPMLPImpl::forward(const torch::Tensor& x) {
 
 CLIPEncoderLayerImpl::CLIPEncoderLayerImpl(const TextConfig& config)
     : self_attn(register_module("self_attn", CLIPAttention(config.width, config.heads))),
-      layer_norm1(register_module("layer_norm1", layer_norm(config))),
+      layer_norm1(register_module("layer_norm1", text_layer_norm(config))),
       mlp(register_module("mlp", CLIPMLP(config.width, config.mlp_width(), config.act))),
-      layer_norm2(register_module("layer_norm2", layer_norm(config))) {}
+      layer_norm2(register_module("layer_norm2", text_layer_norm(config))) {}
 
 torch::Tensor CLIPEncoderLayerImpl::forward(const torch::Tensor& x) {
     auto h = x + self_attn(layer_norm1(x));
@@ -120,7 +100,7 @@ CLIPEncoderImpl::CLIPEncoderImpl(const TextConfig& config)
 CLIPTextTransformerImpl::CLIPTextTransformerImpl(const TextConfig& config)
     : embeddings(register_module("embeddings", CLIPTextEmbeddings(config))),
       encoder(register_module("encoder", CLIPEncoder(config))),
-      final_layer_norm(register_module("final_layer_norm", layer_norm(config))) {}
+      final_layer_norm(register_module("final_layer_norm", text_layer_norm(config))) {}
 
 CLIPTextModelImpl::CLIPTextModelImpl(const TextConfig& config) : config_(config) {
     config_.validate("CLIP text model");
@@ -165,8 +145,8 @@ TextConfig detect_config(const Checkpoint& ckpt, const std::string& prefix, std:
     const std::string what = "CLIP text model under '" + prefix + "'";
     const std::string root = prefix + "text_model.";
     TextConfig config;
-    auto tok = shape_of(ckpt, root + "embeddings.token_embedding.weight", what);
-    auto pos = shape_of(ckpt, root + "embeddings.position_embedding.weight", what);
+    auto tok = text_weight_shape(ckpt, root + "embeddings.token_embedding.weight", what);
+    auto pos = text_weight_shape(ckpt, root + "embeddings.position_embedding.weight", what);
     config.vocab_size = tok.at(0);
     config.width = tok.at(1);
     config.context_length = pos.at(0);
@@ -175,10 +155,10 @@ TextConfig detect_config(const Checkpoint& ckpt, const std::string& prefix, std:
         ++layers;
     }
     if (layers == 0) {
-        shape_of(ckpt, root + "encoder.layers.0.layer_norm1.weight", what);  // throws naming the key
+        text_weight_shape(ckpt, root + "encoder.layers.0.layer_norm1.weight", what);  // throws naming the key
     }
     config.layers = layers;
-    auto fc1 = shape_of(ckpt, root + "encoder.layers.0.mlp.fc1.weight", what);
+    auto fc1 = text_weight_shape(ckpt, root + "encoder.layers.0.mlp.fc1.weight", what);
     if (fc1.at(0) % config.width != 0) {
         throw Error("model '" + ckpt.path().string() + "': " + what + ": MLP width " +
                     std::to_string(fc1.at(0)) + " is not a multiple of width " +

@@ -13,26 +13,6 @@ namespace sf::open_clip {
 
 namespace nn = torch::nn;
 
-namespace {
-
-nn::LayerNorm layer_norm(const TextConfig& config) {
-    return nn::LayerNorm(nn::LayerNormOptions({config.width}).eps(config.layer_norm_eps));
-}
-
-/// The shape of `key`; throws sf::Error naming the key when it is absent or not 2-D.
-std::vector<int64_t> shape_of(const Checkpoint& ckpt, const std::string& key, const std::string& what) {
-    if (!ckpt.contains(key)) {
-        throw Error("model '" + ckpt.path().string() + "': " + what + ": missing tensor " + key);
-    }
-    const auto& shape = ckpt.info(key).shape;
-    if (shape.size() != 2) {
-        throw Error("model '" + ckpt.path().string() + "': " + what + ": " + key + " has shape " +
-                    c10::str(c10::IntArrayRef(shape)) + ", expected 2 dimensions");
-    }
-    return shape;
-}
-
-}  // namespace
 
 MultiheadAttentionImpl::MultiheadAttentionImpl(int64_t width, int64_t heads)
     : heads(heads),
@@ -57,9 +37,9 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
 }
 
 ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(const TextConfig& config)
-    : ln_1(register_module("ln_1", layer_norm(config))),
+    : ln_1(register_module("ln_1", text_layer_norm(config))),
       attn(register_module("attn", MultiheadAttention(config.width, config.heads))),
-      ln_2(register_module("ln_2", layer_norm(config))),
+      ln_2(register_module("ln_2", text_layer_norm(config))),
       mlp(register_module("mlp", Mlp(config.width, config.mlp_width(), config.act))) {}
 
 torch::Tensor ResidualAttentionBlockImpl::forward(const torch::Tensor& x) {
@@ -80,7 +60,7 @@ TextTransformerImpl::TextTransformerImpl(const TextConfig& config) : config_(con
     positional_embedding = register_parameter("positional_embedding",
                                               0.01 * torch::randn({config_.context_length, config_.width}));
     transformer = register_module("transformer", Transformer(config_));
-    ln_final = register_module("ln_final", layer_norm(config_));
+    ln_final = register_module("ln_final", text_layer_norm(config_));
     if (config_.projection == TextProjection::parameter) {
         text_projection =
             register_parameter("text_projection", torch::randn({config_.width, config_.embed_dim}) *
@@ -147,8 +127,8 @@ SdxlTextOutput TextTransformerImpl::encode_sdxl(const torch::Tensor& input_ids) 
 TextConfig detect_config(const Checkpoint& ckpt, const std::string& prefix, std::optional<int64_t> heads) {
     const std::string what = "OpenCLIP text model under '" + prefix + "'";
     TextConfig config;
-    auto tok = shape_of(ckpt, prefix + "token_embedding.weight", what);
-    auto pos = shape_of(ckpt, prefix + "positional_embedding", what);
+    auto tok = text_weight_shape(ckpt, prefix + "token_embedding.weight", what);
+    auto pos = text_weight_shape(ckpt, prefix + "positional_embedding", what);
     config.vocab_size = tok.at(0);
     config.width = tok.at(1);
     config.context_length = pos.at(0);
@@ -158,10 +138,10 @@ TextConfig detect_config(const Checkpoint& ckpt, const std::string& prefix, std:
         ++layers;
     }
     if (layers == 0) {
-        shape_of(ckpt, blocks + "0.ln_1.weight", what);  // throws naming the key
+        text_weight_shape(ckpt, blocks + "0.ln_1.weight", what);  // throws naming the key
     }
     config.layers = layers;
-    auto c_fc = shape_of(ckpt, blocks + "0.mlp.c_fc.weight", what);
+    auto c_fc = text_weight_shape(ckpt, blocks + "0.mlp.c_fc.weight", what);
     if (c_fc.at(0) % config.width != 0) {
         throw Error("model '" + ckpt.path().string() + "': " + what + ": MLP width " +
                     std::to_string(c_fc.at(0)) + " is not a multiple of width " +
@@ -172,10 +152,10 @@ TextConfig detect_config(const Checkpoint& ckpt, const std::string& prefix, std:
     config.act = TextActivation::gelu;
     if (ckpt.contains(prefix + "text_projection")) {
         config.projection = TextProjection::parameter;
-        config.embed_dim = shape_of(ckpt, prefix + "text_projection", what).at(1);
+        config.embed_dim = text_weight_shape(ckpt, prefix + "text_projection", what).at(1);
     } else if (ckpt.contains(prefix + "text_projection.weight")) {
         config.projection = TextProjection::linear;
-        config.embed_dim = shape_of(ckpt, prefix + "text_projection.weight", what).at(0);
+        config.embed_dim = text_weight_shape(ckpt, prefix + "text_projection.weight", what).at(0);
     }
     config.validate(what);
     return config;

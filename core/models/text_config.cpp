@@ -54,4 +54,20 @@ int64_t text_heads_for_width(int64_t width, std::optional<int64_t> heads, const 
     return width / 64;
 }
 
+torch::nn::LayerNorm text_layer_norm(const TextConfig& config) {
+    return torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.width}).eps(config.layer_norm_eps));
+}
+
+std::vector<int64_t> text_weight_shape(const Checkpoint& ckpt, const std::string& key, const std::string& what) {
+    if (!ckpt.contains(key)) {
+        throw Error("model '" + ckpt.path().string() + "': " + what + ": missing tensor " + key);
+    }
+    const auto& shape = ckpt.info(key).shape;
+    if (shape.size() != 2) {
+        throw Error("model '" + ckpt.path().string() + "': " + what + ": " + key + " has shape " +
+                    c10::str(c10::IntArrayRef(shape)) + ", expected 2 dimensions");
+    }
+    return shape;
+}
+
 }  // namespace sf

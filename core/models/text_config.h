@@ -2,6 +2,12 @@
 // causal transformer and differ only in names, activation and the optional text projection.
 #pragma once
 
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "core/checkpoint/checkpoint.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -53,5 +59,11 @@ struct TextConfig {
 /// Head count for a detected width: `heads` when given, else width / 64 (all real CLIP text encoders use
 /// head_dim 64). Throws sf::Error naming `what` when width is not a multiple of 64 and no count is given.
 int64_t text_heads_for_width(int64_t width, std::optional<int64_t> heads, const std::string& what);
+
+/// LayerNorm over the text width with the config's eps (both text encoder layouts).
+torch::nn::LayerNorm text_layer_norm(const TextConfig& config);
+
+/// The shape of `key`; throws sf::Error naming the checkpoint and key when it is absent or not 2-D.
+std::vector<int64_t> text_weight_shape(const Checkpoint& ckpt, const std::string& key, const std::string& what);
 
 }  // namespace sf
