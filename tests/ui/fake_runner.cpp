@@ -4,6 +4,7 @@
 #include <map>
 #include <thread>
 
+#include "app/pipeline_runner.h"
 #include "core/checkpoint/safetensors.h"
 #include "core/error.h"
 #include "core/models/taesd.h"
@@ -67,5 +68,7 @@ void writeTaesdDecoder(const std::string& path) {
     }
     sf::write_safetensors(path, tensors);
 }
+
+sf::ui::GenerationController::Runner makeRealRunner() { return sf::make_pipeline_runner(); }
 
 }  // namespace sf::test

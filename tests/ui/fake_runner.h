@@ -26,6 +26,9 @@ struct FakeRunnerState {
 /// The runner; a prompt containing "FAIL" throws sf::Error("fake failure").
 sf::ui::GenerationController::Runner makeFakeRunner(std::shared_ptr<FakeRunnerState> state);
 
+/// The app's real runner (app/pipeline_runner.h), for tests that generate with the embedded model.
+sf::ui::GenerationController::Runner makeRealRunner();
+
 /// Writes a TAESD decoder (SD latents) with its initial, arbitrary weights: for the preview path, not pictures.
 void writeTaesdDecoder(const std::string& path);
 
