@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/models/clip.h"
 #include "core/models/latent_preview.h"
+#include "core/models/norm_groups.h"
 #include "core/models/open_clip.h"
 #include "core/models/prediction.h"
 #include "core/models/prompt_parser.h"
@@ -196,6 +197,10 @@ std::shared_ptr<Pipeline> Pipeline::load(const std::filesystem::path& path, Devi
     // Denoiser.
     impl->unet_config = unet::infer_unet_config(ckpt);
     impl->unet = unet::UNetModel(impl->unet_config);
+    const auto norm_groups = static_cast<int64_t>(parse_double(meta, kNormGroupsKey, 32));
+    if (norm_groups != 32) {
+        set_norm_groups(*impl->unet, norm_groups, "UNet of '" + path.string() + "'");
+    }
     load_module(*impl->unet, ckpt, "model.diffusion_model.", options);
     impl->unet->eval();
     impl->prediction = sampling::Prediction::eps;
@@ -212,6 +217,9 @@ std::shared_ptr<Pipeline> Pipeline::load(const std::filesystem::path& path, Devi
     // Autoencoder: float32 unless bfloat16 was asked for (the SD VAE overflows in float16).
     impl->vae_dtype = device.dtype == torch::kBFloat16 ? torch::kBFloat16 : torch::kFloat32;
     impl->vae = vae::AutoencoderKL(vae::infer_vae_config(ckpt));
+    if (norm_groups != 32) {
+        set_norm_groups(*impl->vae, norm_groups, "VAE of '" + path.string() + "'");
+    }
     load_module(*impl->vae, ckpt, "first_stage_model.", LoadOptions{device.device, impl->vae_dtype});
     impl->vae->eval();
     impl->scaling = vae::latent_scaling(impl->space);

@@ -12,7 +12,9 @@
 #include "core/checkpoint/checkpoint.h"
 #include "core/checkpoint/load.h"
 #include "core/checkpoint/safetensors.h"
+#include "core/error.h"
 #include "core/models/latent_preview.h"
+#include "core/models/norm_groups.h"
 #include "core/models/vae.h"
 #include "tests/support/conformance.h"
 #include "tests/support/detinit.h"
@@ -257,6 +259,34 @@ TEST_CASE("vae tiling blends a constant function exactly", "[unit][vae]") {
     auto up = [](const torch::Tensor& t) { return t.repeat_interleave(8, 2).repeat_interleave(8, 3); };
     auto big = sf::vae::run_tiled(x, 16, 4, 8.0, up);
     CHECK(max_abs(big, up(x)) < 1e-5);
+}
+
+TEST_CASE("vae norm groups: 32 by default (SD), settable for narrow models, checked", "[unit][vae]") {
+    torch::manual_seed(3);
+    AutoencoderKL vae(VAEConfig{.ch = 32, .ch_mult = {1, 2}, .num_res_blocks = 1});
+    auto groups = [&] {
+        std::set<int64_t> g;
+        for (const auto& m : vae->modules()) {
+            if (auto* n = m->as<torch::nn::GroupNormImpl>()) {
+                g.insert(n->options.num_groups());
+            }
+        }
+        return g;
+    };
+    CHECK(groups() == std::set<int64_t>{32});
+    torch::NoGradGuard no_grad;
+    auto z = torch::randn({1, 4, 4, 4});
+    auto before = vae->decode(z);
+    sf::set_norm_groups(*vae, 8, "test VAE");
+    CHECK(groups() == std::set<int64_t>{8});
+    CHECK(max_abs(vae->decode(z), before) > 1e-3);  // the forward pass uses the new grouping
+    try {
+        sf::set_norm_groups(*vae, 5, "test VAE");
+        FAIL("5 groups do not divide 32 channels");
+    } catch (const sf::Error& e) {
+        CHECK(std::string(e.what()).find("test VAE: GroupNorm 'encoder.") != std::string::npos);
+        CHECK(std::string(e.what()).find("not a multiple of 5 groups") != std::string::npos);
+    }
 }
 
 TEST_CASE("vae posterior: logvar clamp and seeded sampling", "[unit][vae]") {
