@@ -11,7 +11,7 @@
 namespace sf::cli {
 
 int cmd_train(const Args& args) {
-    args.allow_only({"output", "work-dir", "reuse-vae", "vae-steps", "vae-batch", "steps", "batch", "lr", "seed",
+    args.allow_only({"output", "work-dir", "reuse-vae", "vae-steps", "vae-batch", "steps", "batch", "lr", "vae-lr", "seed",
                      "device", "dataset", "verbose"});
     train::TrainOptions o;
     o.output = args.get("output", "sfumato-shapes.safetensors");
@@ -22,6 +22,7 @@ int cmd_train(const Args& args) {
     o.steps = args.get_int("steps", o.steps);
     o.batch = args.get_int("batch", o.batch);
     o.lr = args.get_double("lr", o.lr);
+    o.vae_lr = args.get_double("vae-lr", o.vae_lr);
     o.seed = static_cast<uint64_t>(args.get_int("seed", static_cast<int>(o.seed)));
     o.device = args.get("device", "cpu");
     o.dataset_size = args.get_int("dataset", o.dataset_size);
@@ -51,7 +52,8 @@ int cmd_train(const Args& args) {
     train::plot_loss(report.loss_csv, curve);
     std::cout << "loss curve: " << curve.string() << '\n';
     std::cout << "wrote " << o.output.string() << ": VAE " << report.vae_steps << " steps, UNet " << report.steps
-              << " steps, loss " << report.loss << ", latent scale " << report.latent_scale << ", "
+              << " steps, loss " << report.loss << ", VAE round trip " << report.vae.psnr << " dB ("
+              << report.vae.detected * 100 << "% of scenes read back), latent scale " << report.latent_scale << ", "
               << report.seconds << " s\n";
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "core/device.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/models/norm_groups.h"
 #include "core/models/word_tokenizer.h"
 #include "shapes/shapes.h"
 
@@ -92,13 +93,6 @@ struct Ema {
             shadow[i].mul_(decay).add_(params[i].detach(), 1 - decay);
         }
     }
-    void copy_to(nn::Module& m) const {
-        torch::NoGradGuard no_grad;
-        auto params = m.parameters();
-        for (size_t i = 0; i < params.size(); ++i) {
-            params[i].copy_(shadow[i]);
-        }
-    }
 };
 
 double lr_at(int step, int steps, double base) {
@@ -114,6 +108,27 @@ void set_lr(torch::optim::AdamW& opt, double lr) {
     for (auto& group : opt.param_groups()) {
         static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     }
+}
+
+/// How well the autoencoder keeps what the captions talk about: PSNR of the round trip (posterior mean) and
+/// the share of reconstructions from which the detector reads back every attribute of the scene.
+VaeQuality vae_quality(vae::AutoencoderKL& vae_model, const torch::Device& device, int side, int count) {
+    torch::NoGradGuard no_grad;
+    std::mt19937 rng(20261126);  // a fixed held-out set, never drawn for training
+    auto [x, scenes] = render_batch(count, side, rng);
+    auto recon = vae_model->decode(vae_model->encode(x.to(device)).mean).clamp(-1, 1).cpu();
+    VaeQuality q;
+    q.psnr = 10 * std::log10(4.0 / std::max(1e-12, (recon - x).pow(2).mean().item<double>()));
+    auto rgb = recon.add(1).mul(127.5).round().to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous();
+    int kept = 0;
+    for (int i = 0; i < count; ++i) {
+        cv::Mat picture(side, side, CV_8UC3, rgb[i].data_ptr());
+        const auto& s = scenes[static_cast<size_t>(i)];
+        shapes::Spec all{s.shape, s.size, s.color, s.position, s.background};
+        kept += shapes::score(all, shapes::detect(picture)).all();
+    }
+    q.detected = static_cast<double>(kept) / count;
+    return q;
 }
 
 }  // namespace
@@ -154,6 +169,8 @@ TrainReport train_shapes(const TrainOptions& o) {
     vae::AutoencoderKL vae_model(arch.vae);
     clip::CLIPTextModel text_model(arch.text);
     unet::UNetModel unet_model(arch.unet);
+    set_norm_groups(*vae_model, arch.norm_groups, "Sfumato Shapes VAE");
+    set_norm_groups(*unet_model, arch.norm_groups, "Sfumato Shapes UNet");
     vae_model->to(device);
     text_model->to(device);
     unet_model->to(device);
@@ -198,6 +215,13 @@ TrainReport train_shapes(const TrainOptions& o) {
 
     // Stage 1: the autoencoder (reconstruction + a light KL term).
     if (vae_done < o.vae_steps) {
+        if (vae_done == 0) {
+            // Start the posterior almost deterministic (std e^-4): with logvar 0 the decoder first sees unit
+            // noise that drowns the mean, and the reconstruction loss barely moves for hundreds of steps.
+            torch::NoGradGuard no_grad;
+            const int64_t z = vae_model->quant_conv->options.out_channels() / 2;
+            vae_model->quant_conv->bias.slice(0, z).fill_(-8.0);
+        }
         vae_model->train();
         torch::optim::AdamW opt(vae_model->parameters(), torch::optim::AdamWOptions(o.vae_lr).weight_decay(0.0));
         double smooth = 0;
@@ -230,12 +254,18 @@ TrainReport train_shapes(const TrainOptions& o) {
             }
             if (vae_done % o.save_every == 0) {
                 save_state(nullptr, nullptr);
+                auto q = vae_quality(vae_model, device, arch.image_size, 128);
+                log_info("VAE step " + std::to_string(vae_done) + ": round trip " + std::to_string(q.psnr) +
+                         " dB, detector reads back " + std::to_string(q.detected * 100) + "% of the scenes");
             }
         }
         report.vae_loss = smooth;
         save_state(nullptr, nullptr);
     }
     vae_model->eval();
+    report.vae = vae_quality(vae_model, device, arch.image_size, 256);
+    log_info("VAE: round trip " + std::to_string(report.vae.psnr) + " dB, detector reads back " +
+             std::to_string(report.vae.detected * 100) + "% of 256 held-out scenes");
     for (auto& p : vae_model->parameters()) {
         p.set_requires_grad(false);
     }
@@ -278,6 +308,39 @@ TrainReport train_shapes(const TrainOptions& o) {
             text_ema.shadow[i].copy_(state->tensor("ema.cond_stage_model.transformer." + tn[i].key()));
         }
     }
+    // The shipped file: EMA weights in the SD1 single-file layout, float16, self-contained tokenizer. Also
+    // written at every checkpoint, so a run in progress can be evaluated (`sfumato-cli eval-shapes`).
+    auto export_model = [&] {
+        std::map<std::string, torch::Tensor> out;
+        auto add_ema = [&](nn::Module& m, const Ema& ema, const std::string& prefix) {
+            auto named = m.named_parameters();
+            for (size_t i = 0; i < named.size(); ++i) {
+                out[prefix + named[i].key()] = ema.shadow[i].to(torch::kCPU, torch::kFloat16).contiguous();
+            }
+            for (const auto& b : m.named_buffers()) {
+                out[prefix + b.key()] = b.value().detach().to(torch::kCPU).contiguous();
+            }
+        };
+        add_ema(*unet_model, unet_ema, "model.diffusion_model.");
+        add_ema(*text_model, text_ema, "cond_stage_model.transformer.");
+        add_prefixed(out, *vae_model, "first_stage_model.", torch::kFloat16);
+        out["alphas_cumprod"] = sd1_alphas_cumprod();
+        char scale_text[32];
+        std::snprintf(scale_text, sizeof scale_text, "%.6f", scale);
+        write_safetensors(o.output, out,
+                          {{"format", "pt"},
+                           {"sfumato.model", "Sfumato Shapes"},
+                           {WordTokenizer::kMetadataKey, tokenizer.to_json()},
+                           {"sfumato.latent_scale", scale_text},
+                           {"sfumato.text_heads", std::to_string(arch.text.heads)},
+                           {"sfumato.prediction", "eps"},
+                           {"sfumato.default_size", "64"},
+                           {kNormGroupsKey, std::to_string(arch.norm_groups)},
+                           {"sfumato.train.vae_steps", std::to_string(vae_done)},
+                           {"sfumato.train.steps", std::to_string(unet_done)},
+                           {"sfumato.train.batch", std::to_string(o.batch)},
+                           {"sfumato.train.seed", std::to_string(o.seed)}});
+    };
     unet_model->train();
     text_model->train();
     double smooth = 0;
@@ -323,36 +386,16 @@ TrainReport train_shapes(const TrainOptions& o) {
         }
         if (unet_done % o.save_every == 0) {
             save_state(&unet_ema, &text_ema);
+            export_model();
         }
     }
     save_state(&unet_ema, &text_ema);
     report.loss = smooth;
 
-    // The shipped file: EMA weights in the SD1 single-file layout, float16, self-contained tokenizer.
-    unet_ema.copy_to(*unet_model);
-    text_ema.copy_to(*text_model);
-    std::map<std::string, torch::Tensor> out;
-    add_prefixed(out, *unet_model, "model.diffusion_model.", torch::kFloat16);
-    add_prefixed(out, *vae_model, "first_stage_model.", torch::kFloat16);
-    add_prefixed(out, *text_model, "cond_stage_model.transformer.", torch::kFloat16);
-    out["alphas_cumprod"] = sd1_alphas_cumprod();
     report.vae_steps = vae_done;
     report.steps = unet_done;
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    char scale_text[32];
-    std::snprintf(scale_text, sizeof scale_text, "%.6f", scale);
-    write_safetensors(o.output, out,
-                      {{"format", "pt"},
-                       {"sfumato.model", "Sfumato Shapes"},
-                       {WordTokenizer::kMetadataKey, tokenizer.to_json()},
-                       {"sfumato.latent_scale", scale_text},
-                       {"sfumato.text_heads", std::to_string(arch.text.heads)},
-                       {"sfumato.prediction", "eps"},
-                       {"sfumato.default_size", "64"},
-                       {"sfumato.train.vae_steps", std::to_string(vae_done)},
-                       {"sfumato.train.steps", std::to_string(unet_done)},
-                       {"sfumato.train.batch", std::to_string(o.batch)},
-                       {"sfumato.train.seed", std::to_string(o.seed)}});
+    export_model();
     return report;
 }
 

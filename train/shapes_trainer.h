@@ -19,6 +19,7 @@ struct ShapesArchitecture {
     TextConfig text;
     unet::UNetConfig unet;
     int image_size = 64;
+    int64_t norm_groups = 8;  ///< GroupNorm groups in UNet and VAE: SD's 4 channels per group at 32 channels
 };
 ShapesArchitecture shapes_architecture(int vocab_size);
 
@@ -42,8 +43,15 @@ struct TrainOptions {
     std::function<void(const std::string& stage, int step, int steps, double loss)> progress;
 };
 
+/// The autoencoder's fidelity on held-out pictures.
+struct VaeQuality {
+    double psnr = 0;      ///< round trip (posterior mean), dB
+    double detected = 0;  ///< share of reconstructions the detector reads back completely (shape, size, colours, position)
+};
+
 /// What the run did, for the model card.
 struct TrainReport {
+    VaeQuality vae;
     int vae_steps = 0;
     int steps = 0;
     double vae_loss = 0;
