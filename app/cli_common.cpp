@@ -18,6 +18,7 @@
 #include "core/pipeline.h"
 #include "core/device.h"
 #include "core/error.h"
+#include "io/png_io.h"
 #include "app/default_model.h"
 #include "io/image_io.h"
 
@@ -48,7 +49,7 @@ std::string request_options_help() {
            "  --seed N                 seed; -1 = random (default -1)\n"
            "  --width N --height N     size in pixels, multiples of 8 in "
         << kMinSize << ".." << kMaxSize
-        << " (default 512x512)\n"
+        << " (default: the model's own size: 64 for the embedded model, 512 SD 1.x, 768 SD 2.x, 1024 SDXL)\n"
            "  --sampler NAME           one of: ";
     for (size_t i = 0; i < sampler_names().size(); ++i) {
         out << (i ? ", " : "") << sampler_names()[i];
@@ -218,23 +219,6 @@ OutputTarget output_target(const std::string& text) {
     return {p, false};
 }
 
-int next_sequence_number(const fs::path& dir) {
-    int highest = -1;
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
-        const std::string stem = entry.path().stem().string();
-        size_t n = 0;
-        while (n < stem.size() && std::isdigit(static_cast<unsigned char>(stem[n]))) {
-            ++n;
-        }
-        if (n == 0 || n > 9 || (n < stem.size() && stem[n] != '-')) {
-            continue;
-        }
-        highest = std::max(highest, std::stoi(stem.substr(0, n)));
-    }
-    return highest + 1;
-}
-
 fs::path output_path(const OutputTarget& target, int64_t seed, int index, int count) {
     if (!target.folder) {
         if (count <= 1) {
@@ -243,15 +227,7 @@ fs::path output_path(const OutputTarget& target, int64_t seed, int index, int co
         return target.path.parent_path() /
                (target.path.stem().string() + "-" + std::to_string(index + 1) + target.path.extension().string());
     }
-    std::error_code ec;
-    for (int n = next_sequence_number(target.path);; ++n) {
-        char name[64];
-        std::snprintf(name, sizeof name, "%05d-%lld.png", n, static_cast<long long>(seed));
-        fs::path p = target.path / name;
-        if (!fs::exists(p, ec)) {
-            return p;
-        }
-    }
+    return io::numbered_png_path(target.path, seed);
 }
 
 namespace {

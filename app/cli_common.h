@@ -43,8 +43,6 @@ struct OutputTarget {
 /// A path ending in .png is a file; an existing folder, a path ending in '/' or without extension is a
 /// folder; any other extension is a UsageError.
 OutputTarget output_target(const std::string& text);
-/// One past the highest leading number among the folder's files ("00012-42.png" → 13); 0 when none.
-int next_sequence_number(const std::filesystem::path& dir);
 /// Folder: <dir>/NNNNN-<seed>.png with the next free number. File: the path itself when `count` is 1,
 /// else <stem>-<index+1>.png.
 std::filesystem::path output_path(const OutputTarget& target, int64_t seed, int index, int count);

@@ -130,7 +130,7 @@ int run_grid(const Args& args, JobRunner runner) {
     fs::path grid_path = target.path;
     if (target.folder) {
         char name[32];
-        std::snprintf(name, sizeof name, "%05d-grid.png", next_sequence_number(target.path));
+        std::snprintf(name, sizeof name, "%05d-grid.png", io::next_sequence_number(target.path));
         grid_path = target.path / name;
     }
     const GenerateRequest& first = outcomes.front().request;

@@ -5,13 +5,16 @@
 #include <png.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 
 #include "core/error.h"
 
@@ -290,5 +293,36 @@ void write_png(const fs::path& path, const Image& image, const std::vector<PngTe
 std::vector<PngText> read_png_text(const fs::path& path) { return decode_file(path).texts; }
 
 Image read_png(const fs::path& path) { return std::move(decode_file(path).image); }
+
+int next_sequence_number(const std::filesystem::path& dir) {
+    int highest = -1;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        const std::string stem = entry.path().stem().string();
+        size_t n = 0;
+        while (n < stem.size() && std::isdigit(static_cast<unsigned char>(stem[n]))) {
+            ++n;
+        }
+        if (n == 0 || n > 9 || (n < stem.size() && stem[n] != '-')) {
+            continue;
+        }
+        highest = std::max(highest, std::stoi(stem.substr(0, n)));
+    }
+    return highest + 1;
+}
+
+std::filesystem::path numbered_png_path(const std::filesystem::path& dir, int64_t seed) {
+    static std::mutex mutex;
+    std::lock_guard lock(mutex);
+    std::error_code ec;
+    for (int n = next_sequence_number(dir);; ++n) {
+        char name[64];
+        std::snprintf(name, sizeof name, "%05d-%lld.png", n, static_cast<long long>(seed));
+        auto path = dir / name;
+        if (!std::filesystem::exists(path, ec)) {
+            return path;
+        }
+    }
+}
 
 }  // namespace sf::io

@@ -1,6 +1,7 @@
 // PNG files with text chunks, through libpng: our pictures carry A1111's `parameters` text.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -31,6 +32,14 @@ std::string find_png_text(const std::vector<PngText>& texts, const std::string& 
 /// Reads a PNG as 8-bit RGB (palette, grey and 16-bit expanded or reduced; alpha dropped).
 /// Throws sf::Error naming the file.
 Image read_png(const std::filesystem::path& path);
+
+/// One past the highest leading number among the folder's files ("00012-42.png" → 13); 0 when none or when
+/// the folder does not exist. A1111's numbering, shared by the app and the command line.
+int next_sequence_number(const std::filesystem::path& dir);
+
+/// The next free "<dir>/NNNNN-<seed>.png" (NNNNN from next_sequence_number, skipping names that exist).
+/// Callers in one process are serialised, so two jobs finishing together get different numbers.
+std::filesystem::path numbered_png_path(const std::filesystem::path& dir, int64_t seed);
 
 /// UTF-8 → Latin-1 bytes; false when a character is above U+00FF or the UTF-8 is malformed.
 bool utf8_to_latin1(const std::string& utf8, std::string& latin1);

@@ -2,9 +2,6 @@
 
 #include <QDir>
 #include <QFileInfo>
-#include <QRegularExpression>
-
-#include <mutex>
 
 #include "core/image.h"
 #include "io/png_io.h"
@@ -32,23 +29,8 @@ bool writePng(const QString& path, const QImage& image, const QString& parameter
 }
 
 QString nextImagePath(const QString& folder, qint64 seed) {
-    static std::mutex mutex;  // one numbering pass at a time
-    std::lock_guard lock(mutex);
-    QDir dir(folder);
-    dir.mkpath(QStringLiteral("."));
-    int next = 0;
-    static const QRegularExpression numbered(QStringLiteral("^(\\d{5})-"));
-    for (const QString& name : dir.entryList({QStringLiteral("*.png")}, QDir::Files)) {
-        auto m = numbered.match(name);
-        if (m.hasMatch()) {
-            next = std::max(next, m.captured(1).toInt() + 1);
-        }
-    }
-    QString path;
-    do {
-        path = dir.filePath(QStringLiteral("%1-%2.png").arg(next++, 5, 10, QLatin1Char('0')).arg(seed));
-    } while (QFileInfo::exists(path));
-    return path;
+    QDir().mkpath(folder);
+    return QString::fromStdString(sf::io::numbered_png_path(fsPath(folder), seed).string());
 }
 
 QString readPngParameters(const QString& path) {

@@ -11,12 +11,14 @@
 #include "app/cli_args.h"
 #include "app/cli_common.h"
 #include "app/cli_plan.h"
+#include "io/png_io.h"
 #include "app/default_model.h"
 #include "app/sampler_names.h"
 
 namespace fs = std::filesystem;
 using Catch::Matchers::ContainsSubstring;
 using namespace sf::cli;
+using sf::io::next_sequence_number;
 
 namespace {
 
