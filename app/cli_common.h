@@ -20,7 +20,6 @@ namespace sf::cli {
 /// Width and height limits (pixels; both must also be multiples of 8).
 constexpr int kMinSize = 64;
 constexpr int kMaxSize = 4096;
-constexpr int kMaxBatch = 64;
 
 /// Option names generate and grid both take (the request's fields, --output, --verbose, --threads, --help).
 const std::set<std::string>& request_options();

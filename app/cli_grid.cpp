@@ -65,7 +65,8 @@ int run_grid(const Args& args, JobRunner runner) {
                      "axes (comma-separated values; the first axis given is the columns, the second the rows):\n"
                      "  --seeds 1,2,3  --cfgs 3,5,7  --steps-axis 10,20  --samplers \"Euler,DPM++ 2M\"  "
                      "--strengths 0.3,0.6\n"
-                     "  --max-batch N            at most N images per batched run (default 8)\n\n"
+                     "  --max-batch N            at most N images per batched run (default: as many as 8 pictures of\n"
+                     "                           512x512 hold, e.g. 8 at 512x512, 64 at 64x64)\n\n"
                   << request_options_help();
         return 0;
     }
@@ -85,19 +86,18 @@ int run_grid(const Args& args, JobRunner runner) {
             throw UsageError("--strengths needs --init-image");
         }
     }
-    const int max_batch = args.get_int("max-batch", 8);
-    if (max_batch < 1 || max_batch > kMaxBatch) {
+    if (args.has("max-batch") && (args.get_int("max-batch", 0) < 1 || args.get_int("max-batch", 0) > kMaxBatch)) {
         throw UsageError("--max-batch must be between 1 and " + std::to_string(kMaxBatch));
     }
     const OutputTarget target = output_target(args.get("output", "outputs"));
     if (base.seed < 0) {
         base.seed = random_seed();  // one seed for every cell, as A1111's X/Y plot does
     }
+    apply_threads(args);
+    prepare_request(base);  // the model's own size decides the default batch
+    const int max_batch = args.get_int("max-batch", default_grid_batch(base.width, base.height));
     const GridPlan plan =
         plan_grid(base, axes[0], axes.size() > 1 ? std::optional<GridAxis>(axes[1]) : std::nullopt, max_batch);
-
-    apply_threads(args);
-    prepare_request(base);
     prepare_output(target);
     std::vector<GenerateRequest> requests;
     for (const auto& job : plan.jobs) {

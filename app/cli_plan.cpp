@@ -160,7 +160,14 @@ GridPlan plan_grid(const GenerateRequest& base, const GridAxis& x, const std::op
     };
     // Groups of cells that may share one batch.
     std::vector<std::vector<GridCell>> groups;
-    if (axis_batchable(x.kind)) {
+    if (axis_batchable(x.kind) && (!y || axis_batchable(y->kind))) {
+        groups.emplace_back();  // seed x guidance: the whole grid is one batch (row-major)
+        for (int r = 0; r < plan.rows; ++r) {
+            for (int c = 0; c < plan.cols; ++c) {
+                groups.back().push_back({r, c});
+            }
+        }
+    } else if (axis_batchable(x.kind)) {
         for (int r = 0; r < plan.rows; ++r) {
             groups.emplace_back();
             for (int c = 0; c < plan.cols; ++c) {

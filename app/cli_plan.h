@@ -60,4 +60,5 @@ void apply_axis(GenerateRequest& request, AxisKind kind, const std::string& valu
 /// (0: no limit); all other cells run one request each. Jobs are in row-major order of their first cell.
 GridPlan plan_grid(const GenerateRequest& base, const GridAxis& x, const std::optional<GridAxis>& y, int max_batch);
 
+
 }  // namespace sf::cli

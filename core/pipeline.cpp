@@ -459,8 +459,9 @@ void validate_request(const GenerateRequest& r) {
     if (r.steps < 1 || r.steps > 1000) {
         throw Error("steps must be between 1 and 1000, got " + std::to_string(r.steps));
     }
-    if (r.batch_size < 1 || r.batch_size > 64) {
-        throw Error("batch size must be between 1 and 64, got " + std::to_string(r.batch_size));
+    if (r.batch_size < 1 || r.batch_size > kMaxBatch) {
+        throw Error("batch size must be between 1 and " + std::to_string(kMaxBatch) + ", got " +
+                    std::to_string(r.batch_size));
     }
     if (r.strength < 0 || r.strength > 1) {
         throw Error("strength must be between 0 and 1");

@@ -3,12 +3,24 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 namespace sf {
+
+/// Most images one request may batch.
+inline constexpr int kMaxBatch = 64;
+
+/// How many images a grid batches into one request at width x height unless told: as many as 8 pictures of
+/// 512x512 (what a batch of 8 costs in SD 1.x), at least 1 and at most kMaxBatch. A 4x3 seed x guidance grid
+/// of the embedded model (64x64) is one request, of SD 1.x at 512x512 two.
+inline int default_grid_batch(int width, int height) {
+    const int64_t pixels = std::max<int64_t>(1, static_cast<int64_t>(width) * height);
+    return static_cast<int>(std::clamp<int64_t>(8LL * 512 * 512 / pixels, 1, kMaxBatch));
+}
 
 struct GenerateRequest {
     std::string prompt;

@@ -2,6 +2,7 @@
 
 #include <QMap>
 
+#include "core/request.h"
 #include "ui/qt_convert.h"
 
 namespace sf::ui {
@@ -71,7 +72,7 @@ QList<GridCell> planGrid(const GenerationParams& base, const GridSpec& spec) {
 
 QList<GridBatch> batchGrid(const QList<GridCell>& cells, const QSet<QString>& done) {
     QList<GridBatch> batches;
-    QMap<QString, int> open;  // (row, params without seed/guidance) -> batch index
+    QMap<QString, int> open;  // params without seed/guidance -> the batch still filling
     QSet<QString> queued;
     for (int i = 0; i < cells.size(); ++i) {
         const GridCell& cell = cells[i];
@@ -82,8 +83,13 @@ QList<GridBatch> batchGrid(const QList<GridCell>& cells, const QSet<QString>& do
         GenerationParams shared = cell.params;
         shared.seed = 0;
         shared.cfgScale = 0;
-        const QString group = QString::number(cell.row) + QLatin1Char('|') + gridCellKey(shared);
+        const QString group = gridCellKey(shared);
         auto it = open.find(group);
+        if (it != open.end() && batches[*it].cells.size() >= sf::default_grid_batch(cell.params.width,
+                                                                                    cell.params.height)) {
+            open.erase(it);  // full: cells that differ only in seed and guidance go on in a new batch
+            it = open.end();
+        }
         if (it == open.end()) {
             GridBatch batch;
             batch.params = cell.params;

@@ -46,8 +46,8 @@ GenerationParams applyGridAxis(GenerationParams base, GridAxis axis, const QStri
 QString gridCellKey(const GenerationParams& params);
 /// Every cell of the grid, row-major (rows = y values, columns = x values).
 QList<GridCell> planGrid(const GenerationParams& base, const GridSpec& spec);
-/// Requests for the cells whose keys are not in `done`, one per row and per group of cells that differ only
-/// in seed and guidance.
+/// Requests for the cells whose keys are not in `done`: cells that differ only in seed and guidance share one
+/// request (noise per seed, guidance per image), split at sf::default_grid_batch images.
 QList<GridBatch> batchGrid(const QList<GridCell>& cells, const QSet<QString>& done);
 
 }  // namespace sf::ui

@@ -277,7 +277,7 @@ TEST_CASE("generate: img2img reads and fits the init image (fake pipeline)", "[u
     fs::remove_all(dir);
 }
 
-TEST_CASE("grid: seeds x cfgs runs one batch per row and writes cells plus the labelled grid (fake pipeline)", "[unit]") {
+TEST_CASE("grid: seeds x cfgs runs as one batch and writes cells plus the labelled grid (fake pipeline)", "[unit]") {
     auto dir = fresh_dir("grid_run");
     const auto model = dir / "m.safetensors";
     std::ofstream(model) << "weights";
@@ -286,10 +286,9 @@ TEST_CASE("grid: seeds x cfgs runs one batch per row and writes cells plus the l
     CHECK(sf::cli::run_grid(make_args({"cat", "--model", model.string(), "--steps", "2", "--width", "64", "--height",
                                        "64", "--seeds", "1,2,3", "--cfgs", "3,5", "--output", out.string()}),
                             runner) == 0);
-    REQUIRE(runner.seen->size() == 2);  // one request per row
-    CHECK(runner.seen->at(0).seeds == std::vector<int64_t>{1, 2, 3});
-    CHECK(runner.seen->at(0).cfg_scales == std::vector<double>{3, 3, 3});
-    CHECK(runner.seen->at(1).cfg_scales == std::vector<double>{5, 5, 5});
+    REQUIRE(runner.seen->size() == 1);  // one request for the whole grid (64x64: the default batch holds 6)
+    CHECK(runner.seen->at(0).seeds == std::vector<int64_t>{1, 2, 3, 1, 2, 3});
+    CHECK(runner.seen->at(0).cfg_scales == std::vector<double>{3, 3, 3, 5, 5, 5});
     CHECK(count_files(out) == 7);  // 6 cells + the grid
     REQUIRE(fs::exists(out / "00006-grid.png"));
     auto grid = sf::io::read_png(out / "00006-grid.png");

@@ -98,7 +98,7 @@ TEST_CASE("cli: grid axes parse and check their values", "[unit]") {
     CHECK_THROWS_AS(parse_axis(AxisKind::cfg, ""), UsageError);
 }
 
-TEST_CASE("cli: seeds x cfgs grid runs one batched request per row", "[unit]") {
+TEST_CASE("cli: a seeds x cfgs grid runs as one batched request, guidance per element", "[unit]") {
     sf::GenerateRequest base;
     base.seed = 100;
     base.steps = 9;
@@ -107,16 +107,26 @@ TEST_CASE("cli: seeds x cfgs grid runs one batched request per row", "[unit]") {
     CHECK(plan.rows == 2);
     CHECK(plan.col_labels == std::vector<std::string>{"Seed: 1", "Seed: 2", "Seed: 3"});
     CHECK(plan.row_labels == std::vector<std::string>{"CFG scale: 3", "CFG scale: 5"});
-    REQUIRE(plan.jobs.size() == 2);
-    for (int r = 0; r < 2; ++r) {
-        const auto& job = plan.jobs[static_cast<size_t>(r)];
-        CHECK(job.request.batch_size == 3);
-        CHECK(job.request.seeds == std::vector<int64_t>{1, 2, 3});
-        CHECK(job.request.cfg_scales == std::vector<double>(3, r == 0 ? 3.0 : 5.0));
-        CHECK(job.request.steps == 9);
-        REQUIRE(job.cells.size() == 3);
-        CHECK(job.cells[2].row == r);
-        CHECK(job.cells[2].col == 2);
+    REQUIRE(plan.jobs.size() == 1);
+    const auto& job = plan.jobs[0];
+    CHECK(job.request.batch_size == 6);
+    CHECK(job.request.seeds == std::vector<int64_t>{1, 2, 3, 1, 2, 3});
+    CHECK(job.request.cfg_scales == std::vector<double>{3, 3, 3, 5, 5, 5});
+    CHECK(job.request.steps == 9);
+    REQUIRE(job.cells.size() == 6);
+    CHECK(job.cells[5].row == 1);
+    CHECK(job.cells[5].col == 2);
+    SECTION("max_batch splits it in order") {
+        auto split = plan_grid(base, parse_axis(AxisKind::seed, "1,2,3"), parse_axis(AxisKind::cfg, "3,5"), 4);
+        REQUIRE(split.jobs.size() == 2);
+        CHECK(split.jobs[0].request.cfg_scales == std::vector<double>{3, 3, 3, 5});
+        CHECK(split.jobs[1].request.seeds == std::vector<int64_t>{2, 3});
+    }
+    SECTION("the default batch holds 8 pictures of 512x512") {
+        CHECK(sf::default_grid_batch(512, 512) == 8);
+        CHECK(sf::default_grid_batch(1024, 1024) == 2);
+        CHECK(sf::default_grid_batch(2048, 2048) == 1);
+        CHECK(sf::default_grid_batch(64, 64) == sf::kMaxBatch);
     }
 }
 

@@ -25,19 +25,24 @@ TEST_CASE("grid plan: seeds x guidance rows go as one request each; cached cells
     CHECK(cells[1].params.seed == 2);
     CHECK(cells[1].params.cfgScale == 3.0);
     CHECK(cells[5].params.cfgScale == 9.0);
-    auto batches = sf::ui::batchGrid(cells, {});
-    REQUIRE(batches.size() == 3);
-    CHECK(batches[0].params.seeds == QList<qint64>{1, 2});
-    CHECK(batches[0].params.cfgScales == QList<double>{3.0, 3.0});
-    CHECK(batches[0].cells == QList<int>{0, 1});
+    auto batches = sf::ui::batchGrid(cells, {});  // 512x512: up to 8 images per request
+    REQUIRE(batches.size() == 1);
+    CHECK(batches[0].params.seeds == QList<qint64>{1, 2, 1, 2, 1, 2});
+    CHECK(batches[0].params.cfgScales == QList<double>{3.0, 3.0, 6.0, 6.0, 9.0, 9.0});
+    CHECK(batches[0].cells == QList<int>{0, 1, 2, 3, 4, 5});
     batches = sf::ui::batchGrid(cells, {cells[0].key, cells[1].key, cells[2].key});
-    REQUIRE(batches.size() == 2);
-    CHECK(batches[0].cells == QList<int>{3});
+    REQUIRE(batches.size() == 1);
+    CHECK(batches[0].cells == QList<int>{3, 4, 5});
+    base.width = base.height = 1024;  // 2 images per request
+    batches = sf::ui::batchGrid(sf::ui::planGrid(base, spec), {});
+    REQUIRE(batches.size() == 3);
+    CHECK(batches[2].params.cfgScales == QList<double>{9.0, 9.0});
 
-    // Steps on X: one request per cell.
+    // Steps on X: one request per steps value (its three guidance scales batched).
+    base.width = base.height = 512;
     spec.xAxis = GridAxis::Steps;
     spec.xValues = {QStringLiteral("10"), QStringLiteral("20")};
-    CHECK(sf::ui::batchGrid(sf::ui::planGrid(base, spec), {}).size() == 6);
+    CHECK(sf::ui::batchGrid(sf::ui::planGrid(base, spec), {}).size() == 2);
     // Prompt S/R replaces the first value.
     spec = {GridAxis::PromptSR, {QStringLiteral("cat"), QStringLiteral("dog")}, GridAxis::Seed, {}};
     const auto sr = sf::ui::planGrid(base, spec);
@@ -58,10 +63,10 @@ TEST_CASE("grid: 2 seeds x 3 guidance scales fill six distinct cells and export 
                    {QStringLiteral("3"), QStringLiteral("6"), QStringLiteral("9")}});
     QSignalSpy completed(grid, &sf::ui::GridPanel::gridCompleted);
     QSignalSpy started(w.controller(), &sf::ui::GenerationController::jobStarted);
-    CHECK(grid->run(w.currentParams()) == 3);  // one request per row
+    CHECK(grid->run(w.currentParams()) == 1);  // seeds x guidance: one batched request
     CHECK(grid->cellCount() == 6);
     REQUIRE(waitFor([&] { return completed.count() == 1; }));
-    CHECK(f.state->jobs == 3);
+    CHECK(f.state->jobs == 1);
     CHECK(f.state->images == 6);
     QSet<QByteArray> distinct;
     for (int r = 0; r < 3; ++r) {
@@ -86,12 +91,12 @@ TEST_CASE("grid: 2 seeds x 3 guidance scales fill six distinct cells and export 
     CHECK(w.currentParams().seed == 11);
     CHECK(w.currentParams().cfgScale == 6.0);
 
-    // Adding a seed computes only the new column: one image per row.
+    // Adding a seed computes only the new column: its three cells in one request.
     grid->setSpec({GridAxis::Seed, {QStringLiteral("11"), QStringLiteral("22"), QStringLiteral("33")}, GridAxis::Guidance,
                    {QStringLiteral("3"), QStringLiteral("6"), QStringLiteral("9")}});
     auto base = w.currentParams();
     base.cfgScale = 6.0;
-    CHECK(grid->run(base) == 3);
+    CHECK(grid->run(base) == 1);
     CHECK(grid->filledCount() == 6);
     REQUIRE(waitFor([&] { return completed.count() == 2; }));
     CHECK(f.state->images == 9);
