@@ -90,6 +90,32 @@ std::vector<Adherence> evaluate_shapes(Pipeline& pipeline, const EvalOptions& o)
     return rows;
 }
 
+Adherence evaluate_autoencoder(Pipeline& pipeline, int count, uint32_t seed) {
+    std::mt19937 rng(seed);
+    const int side = pipeline.default_size();
+    Adherence a;
+    for (int i = 0; i < count; ++i) {
+        auto scene = shapes::complete({}, rng);
+        cv::Mat picture = shapes::render(scene, side, rng);
+        Image img{side, side, std::vector<uint8_t>(picture.data, picture.data + picture.total() * 3)};
+        auto latent = pipeline.encode_image(tensor_from_image(img), {0});
+        auto back = image_from_tensor(pipeline.decode_latent(latent));
+        shapes::Spec all{scene.shape, scene.size, scene.color, scene.position, scene.background};
+        auto got = shapes::score(all, shapes::detect(as_mat(back)));
+        a.shape += got.shape;
+        a.color += got.color;
+        a.position += got.position;
+        a.size += got.size;
+        a.background += got.background;
+        a.overall += got.all();
+        a.images += 1;
+    }
+    for (double* v : {&a.shape, &a.color, &a.position, &a.size, &a.background, &a.overall}) {
+        *v /= std::max(1, a.images);
+    }
+    return a;
+}
+
 std::vector<Img2ImgCheck> evaluate_img2img(Pipeline& pipeline, const std::vector<double>& strengths, int count,
                                            double cfg, int steps, int64_t seed) {
     std::mt19937 rng(static_cast<uint32_t>(seed));

@@ -43,6 +43,10 @@ struct Img2ImgCheck {
 std::vector<Img2ImgCheck> evaluate_img2img(Pipeline& pipeline, const std::vector<double>& strengths, int count,
                                            double cfg, int steps, int64_t seed);
 
+/// The autoencoder alone: random scenes rendered, encoded (as img2img does), decoded and read back by the
+/// detector. Per attribute, the fraction read back as drawn (`cfg` 0): the ceiling the VAE puts on adherence.
+Adherence evaluate_autoencoder(Pipeline& pipeline, int count, uint32_t seed);
+
 /// Random captions that name colour + shape + position (and sometimes size and background).
 std::vector<std::string> position_captions(int count, uint32_t seed);
 
