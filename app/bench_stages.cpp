@@ -291,6 +291,20 @@ void run_unet_stage(const StageOptions& o, Report& report) {
             report.row("unet", what, fmt("%.3f s", st.step_s));
         }
         report.row("unet", fmt("%s %.0f² peak RSS", o.family.c_str(), n), fmt("%.2f GB", gb(peak)));
+        // The live TAESD preview at this size (its cost does not depend on the weights) against the step.
+        VaeBenchOptions tb;
+        tb.device = o.device.device;
+        tb.dtype = o.device.dtype;
+        tb.sizes = {st.image_size};
+        tb.warmup = 1;
+        tb.runs = 3;
+        tb.sd_vae = false;
+        const auto taesd = bench_vae(tb).at(0);
+        const double taesd_pct = 100.0 * taesd.best_s / st.step_s;
+        report.line(fmt("unet %s %.0fx%.0f: TAESD preview decode %.4f s = %.2f%% of the step, target %.0f%%",
+                        o.family.c_str(), n, n, taesd.best_s, taesd_pct, kTaesdTargetPct));
+        report.row("unet", fmt("%s %.0f² TAESD preview / step", o.family.c_str(), n), fmt("%.2f%%", taesd_pct),
+                   fmt("≤ %.0f%%", kTaesdTargetPct), taesd_pct <= kTaesdTargetPct);
     }
     if (!o.device.device.is_cpu() || o.family != "sd15") {
         report.line("unet: the targets are SD1.5 CPU figures; none apply to " + o.family + " on " +

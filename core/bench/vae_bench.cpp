@@ -41,15 +41,17 @@ std::vector<BenchResult> bench_vae(const VaeBenchOptions& o) {
     std::vector<BenchResult> results;
     const auto options = torch::TensorOptions().device(o.device).dtype(o.dtype);
 
-    const auto config = vae::VAEConfig::sd();
-    vae::AutoencoderKL vae(config);
-    vae->to(o.device, o.dtype);
-    vae->eval();
-    for (int64_t size : o.sizes) {
-        const int64_t h = size / config.downscale();
-        auto latent = torch::randn({1, config.embed_dim, h, h}, options);
-        results.push_back(time_it("sd_vae_decode " + std::to_string(size) + "x" + std::to_string(size), size,
-                                  vae::decode_flops(config, h, h), o, [&] { return vae->decode(latent); }));
+    if (o.sd_vae) {
+        const auto config = vae::VAEConfig::sd();
+        vae::AutoencoderKL vae(config);
+        vae->to(o.device, o.dtype);
+        vae->eval();
+        for (int64_t size : o.sizes) {
+            const int64_t h = size / config.downscale();
+            auto latent = torch::randn({1, config.embed_dim, h, h}, options);
+            results.push_back(time_it("sd_vae_decode " + std::to_string(size) + "x" + std::to_string(size), size,
+                                      vae::decode_flops(config, h, h), o, [&] { return vae->decode(latent); }));
+        }
     }
     if (o.taesd) {
         const auto tc = taesd::TAESDConfig::sd();

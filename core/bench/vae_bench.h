@@ -16,7 +16,8 @@ struct VaeBenchOptions {
     std::vector<int64_t> sizes = {256, 512};
     int warmup = 1;
     int runs = 3;
-    bool taesd = true;
+    bool sd_vae = true;  ///< time the full SD VAE decode
+    bool taesd = true;   ///< time the TAESD decode
 };
 
 /// One timed configuration: the best and median wall time of `runs` calls.
