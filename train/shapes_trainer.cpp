@@ -110,6 +110,24 @@ void set_lr(torch::optim::AdamW& opt, double lr) {
     }
 }
 
+/// On resume: drops the loss rows an interrupted run wrote after its last saved state, so the curve has one
+/// row per step.
+void drop_rows_after(const std::filesystem::path& csv_path, int vae_done, int unet_done) {
+    std::ifstream in(csv_path);
+    std::string kept;
+    for (std::string line; std::getline(in, line);) {
+        const auto comma = line.find(',');
+        const std::string stage = line.substr(0, comma);
+        const int step = comma == std::string::npos ? 0 : std::atoi(line.c_str() + comma + 1);
+        if ((stage == "vae" && step >= vae_done) || (stage == "unet" && step >= unet_done)) {
+            continue;
+        }
+        kept += line + '\n';
+    }
+    in.close();
+    std::ofstream(csv_path, std::ios::trunc) << kept;
+}
+
 /// How well the autoencoder keeps what the captions talk about: PSNR of the round trip (posterior mean) and
 /// the share of reconstructions from which the detector reads back every attribute of the scene.
 VaeQuality vae_quality(vae::AutoencoderKL& vae_model, const torch::Device& device, int side, int count) {
@@ -159,10 +177,10 @@ TrainReport train_shapes(const TrainOptions& o) {
     TrainReport report;
     report.loss_csv = o.work_dir / "loss.csv";
     const bool fresh = !std::filesystem::exists(o.work_dir / "state.safetensors");
-    std::ofstream csv(report.loss_csv, fresh ? std::ios::trunc : std::ios::app);
     if (fresh) {
-        csv << "stage,step,loss\n";
+        std::ofstream(report.loss_csv, std::ios::trunc) << "stage,step,loss\n";
     }
+    std::ofstream csv(report.loss_csv, std::ios::app);
     std::mt19937 rng(static_cast<uint32_t>(o.seed));
     torch::manual_seed(o.seed);
 
@@ -186,6 +204,7 @@ TrainReport train_shapes(const TrainOptions& o) {
         load_prefixed(*text_model, *state, "cond_stage_model.transformer.");
         load_prefixed(*unet_model, *state, "model.diffusion_model.");
         log_info("resuming: VAE step " + std::to_string(vae_done) + ", UNet step " + std::to_string(unet_done));
+        drop_rows_after(report.loss_csv, vae_done, unet_done);
     }
     if (!o.reuse_vae.empty() && vae_done == 0) {
         auto f = SafetensorsFile::open(o.reuse_vae);
@@ -254,7 +273,7 @@ TrainReport train_shapes(const TrainOptions& o) {
             }
             if (vae_done % o.save_every == 0) {
                 save_state(nullptr, nullptr);
-                auto q = vae_quality(vae_model, device, arch.image_size, 128);
+                auto q = vae_quality(vae_model, device, arch.image_size, std::max(1, o.vae_eval_count / 2));
                 log_info("VAE step " + std::to_string(vae_done) + ": round trip " + std::to_string(q.psnr) +
                          " dB, detector reads back " + std::to_string(q.detected * 100) + "% of the scenes");
             }
@@ -263,9 +282,10 @@ TrainReport train_shapes(const TrainOptions& o) {
         save_state(nullptr, nullptr);
     }
     vae_model->eval();
-    report.vae = vae_quality(vae_model, device, arch.image_size, 256);
+    report.vae = vae_quality(vae_model, device, arch.image_size, std::max(1, o.vae_eval_count));
     log_info("VAE: round trip " + std::to_string(report.vae.psnr) + " dB, detector reads back " +
-             std::to_string(report.vae.detected * 100) + "% of 256 held-out scenes");
+             std::to_string(report.vae.detected * 100) + "% of " + std::to_string(o.vae_eval_count) +
+             " held-out scenes");
     for (auto& p : vae_model->parameters()) {
         p.set_requires_grad(false);
     }

@@ -37,6 +37,7 @@ struct TrainOptions {
     double uncond_probability = 0.1; ///< captions dropped for classifier-free guidance
     int dataset_size = 8000;        ///< pictures rendered and encoded once for the UNet stage
     int save_every = 500;
+    int vae_eval_count = 256;        ///< held-out pictures for the VAE quality check (half at each checkpoint)
     uint64_t seed = 1;
     std::string device = "cpu";
     /// Called every few steps: stage ("vae" / "unet"), step, steps, smoothed loss.
