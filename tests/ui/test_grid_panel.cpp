@@ -15,7 +15,7 @@ using sf::test::waitFor;
 using sf::test::WindowFixture;
 using sf::ui::GridAxis;
 
-TEST_CASE("grid plan: seeds x guidance rows go as one request each; cached cells are skipped", "[ui][unit]") {
+TEST_CASE("grid plan: a seeds x guidance grid goes as one request, split at the batch limit; cached cells are skipped", "[ui][unit]") {
     sf::ui::GenerationParams base;
     base.prompt = QStringLiteral("a cat");
     sf::ui::GridSpec spec{GridAxis::Seed, {QStringLiteral("1"), QStringLiteral("2")}, GridAxis::Guidance,
