@@ -86,7 +86,8 @@ int run_grid(const Args& args, JobRunner runner) {
             throw UsageError("--strengths needs --init-image");
         }
     }
-    if (args.has("max-batch") && (args.get_int("max-batch", 0) < 1 || args.get_int("max-batch", 0) > kMaxBatch)) {
+    const auto asked_batch = args.has("max-batch") ? std::optional<int>(args.get_int("max-batch", 0)) : std::nullopt;
+    if (asked_batch && (*asked_batch < 1 || *asked_batch > kMaxBatch)) {
         throw UsageError("--max-batch must be between 1 and " + std::to_string(kMaxBatch));
     }
     const OutputTarget target = output_target(args.get("output", "outputs"));
@@ -95,7 +96,7 @@ int run_grid(const Args& args, JobRunner runner) {
     }
     apply_threads(args);
     prepare_request(base);  // the model's own size decides the default batch
-    const int max_batch = args.get_int("max-batch", default_grid_batch(base.width, base.height));
+    const int max_batch = asked_batch.value_or(default_grid_batch(base.width, base.height));
     const GridPlan plan =
         plan_grid(base, axes[0], axes.size() > 1 ? std::optional<GridAxis>(axes[1]) : std::nullopt, max_batch);
     prepare_output(target);

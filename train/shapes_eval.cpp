@@ -14,6 +14,28 @@ cv::Mat as_mat(const Image& image) {
     return cv::Mat(image.height, image.width, CV_8UC3, const_cast<uint8_t*>(image.rgb.data())).clone();
 }
 
+Image as_image(const cv::Mat& rgb) {
+    return Image{rgb.cols, rgb.rows, std::vector<uint8_t>(rgb.data, rgb.data + rgb.total() * 3)};
+}
+
+/// One picture's agreement, added to the running sums.
+void tally(Adherence& a, const shapes::Adherence& got) {
+    a.shape += got.shape;
+    a.color += got.color;
+    a.position += got.position;
+    a.size += got.size;
+    a.background += got.background;
+    a.overall += got.all();
+    a.images += 1;
+}
+
+/// Sums → fractions.
+void average(Adherence& a) {
+    for (double* v : {&a.shape, &a.color, &a.position, &a.size, &a.background, &a.overall}) {
+        *v /= std::max(1, a.images);
+    }
+}
+
 Image generate(Pipeline& pipeline, GenerateRequest& r) {
     JobContext ctx{0, {}, {}};
     auto images = pipeline.run(r, ctx);
@@ -71,20 +93,12 @@ std::vector<Adherence> evaluate_shapes(Pipeline& pipeline, const EvalOptions& o)
             r.cfg_scale = cfg;
             r.seed = o.seed + static_cast<int64_t>(i);
             auto got = shapes::score(specs[i], shapes::detect(as_mat(generate(pipeline, r))));
-            a.shape += got.shape;
-            a.color += got.color;
-            a.position += got.position;
-            a.size += got.size;
-            a.background += got.background;
-            a.overall += got.all();
-            a.images += 1;
+            tally(a, got);
             if (o.progress) {
                 o.progress(++done, total);
             }
         }
-        for (double* v : {&a.shape, &a.color, &a.position, &a.size, &a.background, &a.overall}) {
-            *v /= std::max(1, a.images);
-        }
+        average(a);
         rows.push_back(a);
     }
     return rows;
@@ -97,22 +111,13 @@ Adherence evaluate_autoencoder(Pipeline& pipeline, int count, uint32_t seed) {
     for (int i = 0; i < count; ++i) {
         auto scene = shapes::complete({}, rng);
         cv::Mat picture = shapes::render(scene, side, rng);
-        Image img{side, side, std::vector<uint8_t>(picture.data, picture.data + picture.total() * 3)};
-        auto latent = pipeline.encode_image(tensor_from_image(img), {0});
+        auto latent = pipeline.encode_image(tensor_from_image(as_image(picture)), {0});
         auto back = image_from_tensor(pipeline.decode_latent(latent));
         shapes::Spec all{scene.shape, scene.size, scene.color, scene.position, scene.background};
         auto got = shapes::score(all, shapes::detect(as_mat(back)));
-        a.shape += got.shape;
-        a.color += got.color;
-        a.position += got.position;
-        a.size += got.size;
-        a.background += got.background;
-        a.overall += got.all();
-        a.images += 1;
+        tally(a, got);
     }
-    for (double* v : {&a.shape, &a.color, &a.position, &a.size, &a.background, &a.overall}) {
-        *v /= std::max(1, a.images);
-    }
+    average(a);
     return a;
 }
 
@@ -132,14 +137,14 @@ std::vector<Img2ImgCheck> evaluate_img2img(Pipeline& pipeline, const std::vector
         } while (other.shape == ref.shape || other.position == ref.position || other.color == ref.color ||
                  other.color == ref.background);
         cv::Mat picture = shapes::render(ref, side, rng);
-        Image img{side, side, std::vector<uint8_t>(picture.data, picture.data + picture.total() * 3)};
+        const auto reference = tensor_from_image(as_image(picture));
         shapes::Spec asked{other.shape, std::nullopt, other.color, other.position, std::nullopt};
         for (auto& row : rows) {
             auto r = base_request(pipeline, steps, "Euler");
             r.prompt = shapes::caption(asked);
             r.cfg_scale = cfg;
             r.seed = seed + i;
-            r.init_image = tensor_from_image(img);
+            r.init_image = reference;
             r.strength = row.strength;
             auto d = shapes::detect(as_mat(generate(pipeline, r)));
             row.kept += d.found && d.shape == ref.shape && d.position == ref.position;
