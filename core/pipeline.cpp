@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/models/clip.h"
 #include "core/models/latent_preview.h"
+#include "core/models/layers.h"
 #include "core/models/norm_groups.h"
 #include "core/models/open_clip.h"
 #include "core/models/prediction.h"
@@ -154,6 +155,8 @@ std::shared_ptr<Pipeline> Pipeline::load(const std::filesystem::path& path, Devi
 
     impl->default_size = model_default_size(ckpt);
     LoadOptions options{device.device, device.dtype};
+    // Every module below is loaded right after it is built: no initialisation, no memory before the weights.
+    layers::SkipInit skip_init;
     // Text side.
     switch (family.family) {
         case Family::sd1:

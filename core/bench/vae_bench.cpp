@@ -36,6 +36,19 @@ BenchResult time_it(const std::string& name, int64_t size, double flops, const V
 
 }  // namespace
 
+BenchResult bench_matmul(torch::Device device, torch::Dtype dtype) {
+    c10::InferenceMode inference;
+    const int64_t n = device.is_cpu() ? 2048 : 4096;
+    const auto options = torch::TensorOptions().device(device).dtype(dtype);
+    auto a = torch::randn({n, n}, options);
+    auto b = torch::randn({n, n}, options);
+    VaeBenchOptions o;
+    o.warmup = 1;
+    o.runs = device.is_cpu() ? 3 : 10;
+    return time_it("matmul " + std::to_string(n) + "x" + std::to_string(n), n, 2.0 * n * n * n, o,
+                   [&] { return torch::mm(a, b); });
+}
+
 std::vector<BenchResult> bench_vae(const VaeBenchOptions& o) {
     c10::InferenceMode inference;
     std::vector<BenchResult> results;

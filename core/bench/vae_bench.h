@@ -33,6 +33,11 @@ struct BenchResult {
 /// Builds the SD VAE decoder (and the TAESD decoder) once on the device, then times decode at each size.
 std::vector<BenchResult> bench_vae(const VaeBenchOptions& options = {});
 
+/// The attainable compute rate: the best of a few square matrix products (4096² on a GPU, 2048² on the CPU) in
+/// `dtype`, as a BLAS call reaches it. Decode time over gflop / this is "× the compute bound" when the device's
+/// theoretical peak is not given.
+BenchResult bench_matmul(torch::Device device, torch::Dtype dtype);
+
 /// One line per result: name, best/median seconds, GFLOP, GFLOP/s.
 std::string format_results(const std::vector<BenchResult>& results);
 

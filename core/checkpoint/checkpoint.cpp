@@ -63,6 +63,12 @@ torch::Tensor Checkpoint::get(const std::string& name) const {
     return it->second.file->tensor(it->second.file_key);
 }
 
+void Checkpoint::release(const std::string& name) const {
+    if (auto it = entries_.find(name); it != entries_.end()) {
+        it->second.file->release(it->second.file->info(it->second.file_key));
+    }
+}
+
 const std::filesystem::path& Checkpoint::file_of(const std::string& name) const {
     auto it = entries_.find(name);
     if (it == entries_.end()) {

@@ -32,6 +32,8 @@ public:
     const TensorInfo& info(const std::string& name) const;
     /// The tensor on the CPU in its stored dtype; throws sf::Error naming the checkpoint and key.
     torch::Tensor get(const std::string& name) const;
+    /// Drops the tensor's pages from resident memory once a converted copy holds it (SafetensorsFile::release).
+    void release(const std::string& name) const;
     /// The file a key comes from.
     const std::filesystem::path& file_of(const std::string& name) const;
 

@@ -58,9 +58,17 @@ void load_module(torch::nn::Module& module, const Checkpoint& ckpt, const std::s
         used.insert(key);
         torch::Tensor src = ckpt.get(key);
         const auto dtype = dst.is_floating_point() ? options.dtype : dst.scalar_type();
-        // set_data swaps the storage: the constructor's tensor is freed at once, and when file dtype and
-        // target match on the CPU the parameter views the memory-mapped file without a copy.
-        dst.set_data(src.to(options.device, dtype));
+        // set_data swaps the storage: the constructor's tensor is freed at once (under layers::SkipInit it
+        // never took memory), and when file dtype and target match on the CPU the parameter views the
+        // memory-mapped file without a copy. When it is a copy (another dtype or device), the file's pages are
+        // dropped at once, so loading holds the file and its converted copy only one tensor at a time.
+        torch::Tensor loaded = src.to(options.device, dtype);
+        const bool copied = !loaded.is_alias_of(src);
+        src.reset();
+        dst.set_data(loaded);
+        if (copied) {
+            ckpt.release(key);
+        }
     };
     for (auto& p : module.named_parameters(/*recurse=*/true)) {
         fill(p.key(), p.value());

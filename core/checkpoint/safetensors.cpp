@@ -256,6 +256,15 @@ const uint8_t* SafetensorsFile::data(const TensorInfo& info) const {
     return map_ + data_start_ + info.begin;
 }
 
+void SafetensorsFile::release(const TensorInfo& info) const {
+    static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    const uint64_t begin = (data_start_ + info.begin + page - 1) / page * page;
+    const uint64_t end = std::min(data_start_ + info.end, size_) / page * page;
+    if (end > begin) {
+        ::madvise(map_ + begin, end - begin, MADV_DONTNEED);  // advisory: a failure only keeps the pages
+    }
+}
+
 torch::Tensor SafetensorsFile::tensor(const std::string& name) const {
     const TensorInfo& ti = info(name);
     const uint8_t* bytes = data(ti);

@@ -57,6 +57,10 @@ public:
     torch::Tensor tensor(const std::string& name) const;
     /// Raw bytes of a tensor (for hashing and copying).
     const uint8_t* data(const TensorInfo& info) const;
+    /// Drops a tensor's pages from this process's resident memory, for when a converted copy now holds it:
+    /// the page cache keeps them, and a later read maps them back in. Only whole pages inside the tensor go,
+    /// so neighbouring tensors that parameters still view stay resident.
+    void release(const TensorInfo& info) const;
     uint64_t file_size() const { return size_; }
 
 private:

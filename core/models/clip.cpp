@@ -47,10 +47,10 @@ torch::Tensor activation(const torch::Tensor& x, TextActivation act) {
 
 CLIPAttentionImpl::CLIPAttentionImpl(int64_t width, int64_t heads)
     : heads(heads),
-      q_proj(register_module("q_proj", nn::Linear(width, width))),
-      k_proj(register_module("k_proj", nn::Linear(width, width))),
-      v_proj(register_module("v_proj", nn::Linear(width, width))),
-      out_proj(register_module("out_proj", nn::Linear(width, width))) {}
+      q_proj(register_module("q_proj", layers::Linear(width, width))),
+      k_proj(register_module("k_proj", layers::Linear(width, width))),
+      v_proj(register_module("v_proj", layers::Linear(width, width))),
+      out_proj(register_module("out_proj", layers::Linear(width, width))) {}
 
 torch::Tensor CLIPAttentionImpl::forward(const torch::Tensor& x) {
     return out_proj(causal_attention(q_proj(x), k_proj(x), v_proj(x), heads));
@@ -58,8 +58,8 @@ torch::Tensor CLIPAttentionImpl::forward(const torch::Tensor& x) {
 
 CLIPMLPImpl::CLIPMLPImpl(int64_t width, int64_t hidden, TextActivation act)
     : act(act),
-      fc1(register_module("fc1", nn::Linear(width, hidden))),
-      fc2(register_module("fc2", nn::Linear(hidden, width))) {}
+      fc1(register_module("fc1", layers::Linear(width, hidden))),
+      fc2(register_module("fc2", layers::Linear(hidden, width))) {}
 
 torch::Tensor CLIPMLPImpl::forward(const torch::Tensor& x) {
     return fc2(activation(fc1(x), act));
@@ -77,9 +77,9 @@ torch::Tensor CLIPEncoderLayerImpl::forward(const torch::Tensor& x) {
 }
 
 CLIPTextEmbeddingsImpl::CLIPTextEmbeddingsImpl(const TextConfig& config)
-    : token_embedding(register_module("token_embedding", nn::Embedding(config.vocab_size, config.width))),
+    : token_embedding(register_module("token_embedding", layers::Embedding(config.vocab_size, config.width))),
       position_embedding(
-          register_module("position_embedding", nn::Embedding(config.context_length, config.width))) {}
+          register_module("position_embedding", layers::Embedding(config.context_length, config.width))) {}
 
 torch::Tensor CLIPTextEmbeddingsImpl::forward(const torch::Tensor& input_ids) {
     const int64_t t = input_ids.size(1);

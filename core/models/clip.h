@@ -28,7 +28,7 @@ struct CLIPAttentionImpl : torch::nn::Module {
     torch::Tensor forward(const torch::Tensor& x);
 
     int64_t heads;
-    torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
+    layers::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
 };
 TORCH_MODULE(CLIPAttention);
 
@@ -38,7 +38,7 @@ struct CLIPMLPImpl : torch::nn::Module {
     torch::Tensor forward(const torch::Tensor& x);
 
     TextActivation act;
-    torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+    layers::Linear fc1{nullptr}, fc2{nullptr};
 };
 TORCH_MODULE(CLIPMLP);
 
@@ -48,9 +48,9 @@ struct CLIPEncoderLayerImpl : torch::nn::Module {
     torch::Tensor forward(const torch::Tensor& x);
 
     CLIPAttention self_attn{nullptr};
-    torch::nn::LayerNorm layer_norm1{nullptr};
+    layers::LayerNorm layer_norm1{nullptr};
     CLIPMLP mlp{nullptr};
-    torch::nn::LayerNorm layer_norm2{nullptr};
+    layers::LayerNorm layer_norm2{nullptr};
 };
 TORCH_MODULE(CLIPEncoderLayer);
 
@@ -61,8 +61,8 @@ struct CLIPTextEmbeddingsImpl : torch::nn::Module {
     /// input_ids [B, T] int64 -> [B, T, C].
     torch::Tensor forward(const torch::Tensor& input_ids);
 
-    torch::nn::Embedding token_embedding{nullptr};
-    torch::nn::Embedding position_embedding{nullptr};
+    layers::Embedding token_embedding{nullptr};
+    layers::Embedding position_embedding{nullptr};
 };
 TORCH_MODULE(CLIPTextEmbeddings);
 
@@ -80,7 +80,7 @@ struct CLIPTextTransformerImpl : torch::nn::Module {
 
     CLIPTextEmbeddings embeddings{nullptr};
     CLIPEncoder encoder{nullptr};
-    torch::nn::LayerNorm final_layer_norm{nullptr};
+    layers::LayerNorm final_layer_norm{nullptr};
 };
 TORCH_MODULE(CLIPTextTransformer);
 

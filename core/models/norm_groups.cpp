@@ -1,6 +1,6 @@
 #include "core/models/norm_groups.h"
 
-#include <torch/nn/modules/normalization.h>
+#include "core/models/layers.h"
 
 #include "core/error.h"
 
@@ -11,7 +11,7 @@ void set_norm_groups(torch::nn::Module& root, int64_t groups, const std::string&
         throw Error(what + ": GroupNorm group count must be positive (got " + std::to_string(groups) + ")");
     }
     for (const auto& item : root.named_modules()) {
-        auto* norm = item.value()->as<torch::nn::GroupNormImpl>();
+        auto* norm = item.value()->as<layers::GroupNormImpl>();
         if (!norm) {
             continue;
         }

@@ -16,11 +16,12 @@ namespace nn = torch::nn;
 
 MultiheadAttentionImpl::MultiheadAttentionImpl(int64_t width, int64_t heads)
     : heads(heads),
-      in_proj_weight(register_parameter("in_proj_weight", torch::empty({3 * width, width}))),
-      in_proj_bias(register_parameter("in_proj_bias", torch::zeros({3 * width}))),
-      out_proj(register_module("out_proj", nn::Linear(width, width))) {
-    nn::init::xavier_uniform_(in_proj_weight);
-}
+      in_proj_weight(register_parameter("in_proj_weight", layers::parameter({3 * width, width}, [](torch::Tensor& w) {
+                                            nn::init::xavier_uniform_(w);
+                                        }))),
+      in_proj_bias(register_parameter("in_proj_bias",
+                                      layers::parameter({3 * width}, [](torch::Tensor& b) { b.zero_(); }))),
+      out_proj(register_module("out_proj", layers::Linear(width, width))) {}
 
 torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& x) {
     auto qkv = torch::nn::functional::linear(x, in_proj_weight, in_proj_bias).chunk(3, -1);  // 3 x [B, T, C]
@@ -29,8 +30,8 @@ torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& x) {
 
 MlpImpl::MlpImpl(int64_t width, int64_t hidden, TextActivation act)
     : act(act),
-      c_fc(register_module("c_fc", nn::Linear(width, hidden))),
-      c_proj(register_module("c_proj", nn::Linear(hidden, width))) {}
+      c_fc(register_module("c_fc", layers::Linear(width, hidden))),
+      c_proj(register_module("c_proj", layers::Linear(hidden, width))) {}
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
     return c_proj(clip::activation(c_fc(x), act));
@@ -56,19 +57,21 @@ TransformerImpl::TransformerImpl(const TextConfig& config)
 
 TextTransformerImpl::TextTransformerImpl(const TextConfig& config) : config_(config) {
     config_.validate("OpenCLIP text model");
-    token_embedding = register_module("token_embedding", nn::Embedding(config_.vocab_size, config_.width));
-    positional_embedding = register_parameter("positional_embedding",
-                                              0.01 * torch::randn({config_.context_length, config_.width}));
+    token_embedding = register_module("token_embedding", layers::Embedding(config_.vocab_size, config_.width));
+    positional_embedding = register_parameter(
+        "positional_embedding",
+        layers::parameter({config_.context_length, config_.width}, [](torch::Tensor& p) { p.normal_(0, 0.01); }));
     transformer = register_module("transformer", Transformer(config_));
     ln_final = register_module("ln_final", text_layer_norm(config_));
     if (config_.projection == TextProjection::parameter) {
         text_projection =
-            register_parameter("text_projection", torch::randn({config_.width, config_.embed_dim}) *
-                                                      (1.0 / std::sqrt(double(config_.width))));
+            register_parameter("text_projection", layers::parameter({config_.width, config_.embed_dim}, [&](torch::Tensor& p) {
+                                   p.normal_(0, 1.0 / std::sqrt(double(config_.width)));
+                               }));
     } else if (config_.projection == TextProjection::linear) {
         // Registered as `text_projection` so the key is `text_projection.weight` ([embed_dim, C], no bias).
         text_projection_linear = register_module(
-            "text_projection", nn::Linear(nn::LinearOptions(config_.width, config_.embed_dim).bias(false)));
+            "text_projection", layers::Linear(nn::LinearOptions(config_.width, config_.embed_dim).bias(false)));
     }
 }
 

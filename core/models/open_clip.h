@@ -22,7 +22,7 @@ struct MultiheadAttentionImpl : torch::nn::Module {
 
     int64_t heads;
     torch::Tensor in_proj_weight, in_proj_bias;
-    torch::nn::Linear out_proj{nullptr};
+    layers::Linear out_proj{nullptr};
 };
 TORCH_MODULE(MultiheadAttention);
 
@@ -32,7 +32,7 @@ struct MlpImpl : torch::nn::Module {
     torch::Tensor forward(const torch::Tensor& x);
 
     TextActivation act;
-    torch::nn::Linear c_fc{nullptr}, c_proj{nullptr};
+    layers::Linear c_fc{nullptr}, c_proj{nullptr};
 };
 TORCH_MODULE(Mlp);
 
@@ -41,9 +41,9 @@ struct ResidualAttentionBlockImpl : torch::nn::Module {
     explicit ResidualAttentionBlockImpl(const TextConfig& config);
     torch::Tensor forward(const torch::Tensor& x);
 
-    torch::nn::LayerNorm ln_1{nullptr};
+    layers::LayerNorm ln_1{nullptr};
     MultiheadAttention attn{nullptr};
-    torch::nn::LayerNorm ln_2{nullptr};
+    layers::LayerNorm ln_2{nullptr};
     Mlp mlp{nullptr};
 };
 TORCH_MODULE(ResidualAttentionBlock);
@@ -83,12 +83,12 @@ struct TextTransformerImpl : torch::nn::Module {
 
     const TextConfig& config() const { return config_; }
 
-    torch::nn::Embedding token_embedding{nullptr};
+    layers::Embedding token_embedding{nullptr};
     torch::Tensor positional_embedding;  // [context_length, C]
     Transformer transformer{nullptr};
-    torch::nn::LayerNorm ln_final{nullptr};
+    layers::LayerNorm ln_final{nullptr};
     torch::Tensor text_projection;                      // TextProjection::parameter: [C, embed_dim]
-    torch::nn::Linear text_projection_linear{nullptr};  // TextProjection::linear: weight [embed_dim, C]
+    layers::Linear text_projection_linear{nullptr};  // TextProjection::linear: weight [embed_dim, C]
 
 private:
     TextConfig config_;

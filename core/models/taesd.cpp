@@ -2,6 +2,7 @@
 #include "core/models/taesd.h"
 
 #include "core/checkpoint/load.h"
+#include "core/models/layers.h"
 #include "core/error.h"
 
 namespace sf::taesd {
@@ -11,8 +12,8 @@ namespace {
 
 constexpr int64_t kWidth = 64;
 
-nn::Conv2d conv3(int64_t in, int64_t out, bool bias = true, int64_t stride = 1) {
-    return nn::Conv2d(nn::Conv2dOptions(in, out, 3).padding(1).stride(stride).bias(bias));
+layers::Conv2d conv3(int64_t in, int64_t out, bool bias = true, int64_t stride = 1) {
+    return layers::Conv2d(nn::Conv2dOptions(in, out, 3).padding(1).stride(stride).bias(bias));
 }
 
 nn::Upsample upsample2() {
@@ -48,9 +49,9 @@ BlockImpl::BlockImpl(int64_t channels, bool with_pool)
     if (with_pool) {
         const int64_t wide = 4 * channels;
         pool = register_module(
-            "pool", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(channels, wide, 1).bias(false)),
-                                   nn::GroupNorm(nn::GroupNormOptions(4, wide).eps(1e-5)), nn::ReLU(),
-                                   nn::Conv2d(nn::Conv2dOptions(wide, channels, 1).bias(false))));
+            "pool", nn::Sequential(layers::Conv2d(nn::Conv2dOptions(channels, wide, 1).bias(false)),
+                                   layers::GroupNorm(nn::GroupNormOptions(4, wide).eps(1e-5)), nn::ReLU(),
+                                   layers::Conv2d(nn::Conv2dOptions(wide, channels, 1).bias(false))));
     }
 }
 
@@ -101,6 +102,7 @@ TAESD TAESD::load(const Checkpoint* encoder_ckpt, const Checkpoint* decoder_ckpt
     }
     TAESD t;
     LoadOptions options{.device = device, .dtype = dtype, .ignore = {}};
+    layers::SkipInit skip_init;  // each half is loaded right after it is built
     if (encoder_ckpt) {
         t.config_ = infer_taesd_config(*encoder_ckpt, prefix);
         t.encoder_ = make_encoder(t.config_);

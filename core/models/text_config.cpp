@@ -54,8 +54,8 @@ int64_t text_heads_for_width(int64_t width, std::optional<int64_t> heads, const 
     return width / 64;
 }
 
-torch::nn::LayerNorm text_layer_norm(const TextConfig& config) {
-    return torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.width}).eps(config.layer_norm_eps));
+layers::LayerNorm text_layer_norm(const TextConfig& config) {
+    return layers::LayerNorm(torch::nn::LayerNormOptions({config.width}).eps(config.layer_norm_eps));
 }
 
 std::vector<int64_t> text_weight_shape(const Checkpoint& ckpt, const std::string& key, const std::string& what) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/checkpoint/checkpoint.h"
+#include "core/models/layers.h"
 
 #include <cstdint>
 #include <optional>
@@ -61,7 +62,7 @@ struct TextConfig {
 int64_t text_heads_for_width(int64_t width, std::optional<int64_t> heads, const std::string& what);
 
 /// LayerNorm over the text width with the config's eps (both text encoder layouts).
-torch::nn::LayerNorm text_layer_norm(const TextConfig& config);
+layers::LayerNorm text_layer_norm(const TextConfig& config);
 
 /// The shape of `key`; throws sf::Error naming the checkpoint and key when it is absent or not 2-D.
 std::vector<int64_t> text_weight_shape(const Checkpoint& ckpt, const std::string& key, const std::string& what);

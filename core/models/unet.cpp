@@ -18,20 +18,20 @@ namespace nn = torch::nn;
 namespace {
 
 /// GroupNorm32 of openaimodel (eps 1e-5), or the transformer's norm (eps 1e-6).
-nn::GroupNorm group_norm(int64_t channels, double eps = 1e-5) {
-    return nn::GroupNorm(nn::GroupNormOptions(32, channels).eps(eps).affine(true));
+layers::GroupNorm group_norm(int64_t channels, double eps = 1e-5) {
+    return layers::GroupNorm(nn::GroupNormOptions(32, channels).eps(eps).affine(true));
 }
 
-nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride = 1) {
-    return nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(stride).padding(1));
+layers::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride = 1) {
+    return layers::Conv2d(nn::Conv2dOptions(in, out, 3).stride(stride).padding(1));
 }
 
-nn::Conv2d conv1x1(int64_t in, int64_t out) {
-    return nn::Conv2d(nn::Conv2dOptions(in, out, 1));
+layers::Conv2d conv1x1(int64_t in, int64_t out) {
+    return layers::Conv2d(nn::Conv2dOptions(in, out, 1));
 }
 
-nn::Linear linear(int64_t in, int64_t out, bool bias = true) {
-    return nn::Linear(nn::LinearOptions(in, out).bias(bias));
+layers::Linear linear(int64_t in, int64_t out, bool bias = true) {
+    return layers::Linear(nn::LinearOptions(in, out).bias(bias));
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -286,9 +286,9 @@ BasicTransformerBlockImpl::BasicTransformerBlockImpl(int64_t dim, int64_t heads,
     : attn1(register_module("attn1", CrossAttention(dim, dim, heads, dim_head))),
       ff(register_module("ff", FeedForward(dim))),
       attn2(register_module("attn2", CrossAttention(dim, context_dim, heads, dim_head))),
-      norm1(register_module("norm1", nn::LayerNorm(nn::LayerNormOptions({dim})))),
-      norm2(register_module("norm2", nn::LayerNorm(nn::LayerNormOptions({dim})))),
-      norm3(register_module("norm3", nn::LayerNorm(nn::LayerNormOptions({dim})))) {}
+      norm1(register_module("norm1", layers::LayerNorm(nn::LayerNormOptions({dim})))),
+      norm2(register_module("norm2", layers::LayerNorm(nn::LayerNormOptions({dim})))),
+      norm3(register_module("norm3", layers::LayerNorm(nn::LayerNormOptions({dim})))) {}
 
 torch::Tensor BasicTransformerBlockImpl::forward(const torch::Tensor& x_in, const torch::Tensor& context) {
     auto x = attn1(norm1(x_in)) + x_in;
@@ -343,7 +343,7 @@ torch::Tensor SpatialTransformerImpl::forward(const torch::Tensor& x_in, const t
 // ---------------------------------------------------------------------------------------------------------
 // TimestepEmbedSequential
 
-void TimestepEmbedSequentialImpl::push_back(nn::Conv2d m) {
+void TimestepEmbedSequentialImpl::push_back(layers::Conv2d m) {
     register_module(std::to_string(steps_.size()), m);
     steps_.push_back([m](const torch::Tensor& x, const torch::Tensor&, const torch::Tensor&) mutable {
         return m->forward(x);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/checkpoint/checkpoint.h"
+#include "core/models/layers.h"
 
 namespace sf::unet {
 
@@ -65,7 +66,7 @@ struct ResBlockImpl : torch::nn::Module {
     torch::nn::Sequential in_layers;             // 0 GroupNorm, 1 SiLU, 2 Conv2d
     torch::nn::Sequential emb_layers;            // 0 SiLU, 1 Linear
     torch::nn::Sequential out_layers;            // 0 GroupNorm, 1 SiLU, 2 Dropout, 3 Conv2d
-    torch::nn::Conv2d skip_connection{nullptr};  // only when channels != out_channels
+    layers::Conv2d skip_connection{nullptr};  // only when channels != out_channels
 };
 TORCH_MODULE(ResBlock);
 
@@ -74,7 +75,7 @@ struct DownsampleImpl : torch::nn::Module {
     DownsampleImpl(int64_t channels, int64_t out_channels);
     torch::Tensor forward(const torch::Tensor& x);
 
-    torch::nn::Conv2d op{nullptr};
+    layers::Conv2d op{nullptr};
 };
 TORCH_MODULE(Downsample);
 
@@ -83,7 +84,7 @@ struct UpsampleImpl : torch::nn::Module {
     UpsampleImpl(int64_t channels, int64_t out_channels);
     torch::Tensor forward(const torch::Tensor& x);
 
-    torch::nn::Conv2d conv{nullptr};
+    layers::Conv2d conv{nullptr};
 };
 TORCH_MODULE(Upsample);
 
@@ -94,7 +95,7 @@ struct CrossAttentionImpl : torch::nn::Module {
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context = {});
 
     int64_t heads;
-    torch::nn::Linear to_q{nullptr}, to_k{nullptr}, to_v{nullptr};
+    layers::Linear to_q{nullptr}, to_k{nullptr}, to_v{nullptr};
     torch::nn::Sequential to_out;  // 0 Linear, 1 Dropout
 };
 TORCH_MODULE(CrossAttention);
@@ -104,7 +105,7 @@ struct GEGLUImpl : torch::nn::Module {
     GEGLUImpl(int64_t dim_in, int64_t dim_out);
     torch::Tensor forward(const torch::Tensor& x);
 
-    torch::nn::Linear proj{nullptr};
+    layers::Linear proj{nullptr};
 };
 TORCH_MODULE(GEGLU);
 
@@ -125,7 +126,7 @@ struct BasicTransformerBlockImpl : torch::nn::Module {
     CrossAttention attn1{nullptr};
     FeedForward ff{nullptr};
     CrossAttention attn2{nullptr};
-    torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr}, norm3{nullptr};
+    layers::LayerNorm norm1{nullptr}, norm2{nullptr}, norm3{nullptr};
 };
 TORCH_MODULE(BasicTransformerBlock);
 
@@ -136,17 +137,17 @@ struct SpatialTransformerImpl : torch::nn::Module {
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context);
 
     bool use_linear;
-    torch::nn::GroupNorm norm{nullptr};
+    layers::GroupNorm norm{nullptr};
     // Registered as "proj_in" / "proj_out": Conv2d 1x1 (SD1) or Linear (SD2, SDXL), the other stays null.
-    torch::nn::Conv2d proj_in_conv{nullptr}, proj_out_conv{nullptr};
-    torch::nn::Linear proj_in_linear{nullptr}, proj_out_linear{nullptr};
+    layers::Conv2d proj_in_conv{nullptr}, proj_out_conv{nullptr};
+    layers::Linear proj_in_linear{nullptr}, proj_out_linear{nullptr};
     torch::nn::ModuleList transformer_blocks;
 };
 TORCH_MODULE(SpatialTransformer);
 
 /// openaimodel.TimestepEmbedSequential: children "0", "1", ... called with what each needs.
 struct TimestepEmbedSequentialImpl : torch::nn::Module {
-    void push_back(torch::nn::Conv2d m);
+    void push_back(layers::Conv2d m);
     void push_back(ResBlock m);
     void push_back(SpatialTransformer m);
     void push_back(Downsample m);

@@ -14,11 +14,11 @@ namespace F = torch::nn::functional;
 
 namespace {
 
-nn::Conv2d make_conv(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, int64_t padding = 0) {
-    return nn::Conv2d(nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding));
+layers::Conv2d make_conv(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, int64_t padding = 0) {
+    return layers::Conv2d(nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding));
 }
 
-nn::Conv2d conv3x3(int64_t in, int64_t out) { return make_conv(in, out, 3, 1, 1); }
+layers::Conv2d conv3x3(int64_t in, int64_t out) { return make_conv(in, out, 3, 1, 1); }
 
 }  // namespace
 
@@ -85,7 +85,7 @@ torch::Tensor from_model_latent(const torch::Tensor& z, LatentScaling s) {
 }
 
 // VAE GroupNorms use eps 1e-6 (the UNet's ResBlocks use 1e-5; STYLE.md §3.6).
-nn::GroupNorm vae_norm(int64_t channels) { return nn::GroupNorm(nn::GroupNormOptions(32, channels).eps(1e-6)); }
+layers::GroupNorm vae_norm(int64_t channels) { return layers::GroupNorm(nn::GroupNormOptions(32, channels).eps(1e-6)); }
 
 // ---- ResnetBlock -------------------------------------------------------------------------------------------
 
@@ -108,11 +108,12 @@ torch::Tensor ResnetBlockImpl::forward(const torch::Tensor& x) {
 // ---- AttnBlock ---------------------------------------------------------------------------------------------
 
 ProjectionImpl::ProjectionImpl(int64_t channels, bool linear) {
-    // Same init as nn::Linear / a 1x1 nn::Conv2d (fan-in = channels); real weights come from the file.
+    // Same init as layers::Linear / a 1x1 layers::Conv2d (fan-in = channels); real weights come from the file.
     const double bound = 1.0 / std::sqrt(static_cast<double>(channels));
-    auto w = linear ? torch::empty({channels, channels}) : torch::empty({channels, channels, 1, 1});
-    weight = register_parameter("weight", w.uniform_(-bound, bound));
-    bias = register_parameter("bias", torch::empty({channels}).uniform_(-bound, bound));
+    auto uniform = [bound](torch::Tensor& t) { t.uniform_(-bound, bound); };
+    weight = register_parameter("weight", linear ? layers::parameter({channels, channels}, uniform)
+                                                 : layers::parameter({channels, channels, 1, 1}, uniform));
+    bias = register_parameter("bias", layers::parameter({channels}, uniform));
 }
 
 torch::Tensor ProjectionImpl::forward(const torch::Tensor& tokens) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/checkpoint/checkpoint.h"
+#include "core/models/layers.h"
 
 namespace sf::vae {
 
@@ -61,7 +62,7 @@ torch::Tensor to_model_latent(const torch::Tensor& z, LatentScaling s);
 torch::Tensor from_model_latent(const torch::Tensor& z, LatentScaling s);
 
 /// GroupNorm(32, C, eps 1e-6, affine): the only normalisation in the VAE.
-torch::nn::GroupNorm vae_norm(int64_t channels);
+layers::GroupNorm vae_norm(int64_t channels);
 
 /// Residual block without timestep (model.py ResnetBlock; dropout 0 has no weights).
 struct ResnetBlockImpl : torch::nn::Module {
@@ -69,11 +70,11 @@ struct ResnetBlockImpl : torch::nn::Module {
     /// [N, Cin, H, W] → [N, Cout, H, W]
     torch::Tensor forward(const torch::Tensor& x);
 
-    torch::nn::GroupNorm norm1{nullptr};
-    torch::nn::Conv2d conv1{nullptr};
-    torch::nn::GroupNorm norm2{nullptr};
-    torch::nn::Conv2d conv2{nullptr};
-    torch::nn::Conv2d nin_shortcut{nullptr};  // 1x1, only when channels change
+    layers::GroupNorm norm1{nullptr};
+    layers::Conv2d conv1{nullptr};
+    layers::GroupNorm norm2{nullptr};
+    layers::Conv2d conv2{nullptr};
+    layers::Conv2d nin_shortcut{nullptr};  // 1x1, only when channels change
 };
 TORCH_MODULE(ResnetBlock);
 
@@ -95,7 +96,7 @@ struct AttnBlockImpl : torch::nn::Module {
     /// [N, C, H, W] → [N, C, H, W]
     torch::Tensor forward(const torch::Tensor& x);
 
-    torch::nn::GroupNorm norm{nullptr};
+    layers::GroupNorm norm{nullptr};
     Projection q{nullptr};
     Projection k{nullptr};
     Projection v{nullptr};
@@ -114,7 +115,7 @@ struct DownsampleImpl : torch::nn::Module {
     /// [N, C, H, W] → [N, C, H/2, W/2]
     torch::Tensor forward(const torch::Tensor& x);
 
-    torch::nn::Conv2d conv{nullptr};
+    layers::Conv2d conv{nullptr};
 };
 TORCH_MODULE(Downsample);
 
@@ -124,7 +125,7 @@ struct UpsampleImpl : torch::nn::Module {
     /// [N, C, H, W] → [N, C, 2H, 2W]
     torch::Tensor forward(const torch::Tensor& x);
 
-    torch::nn::Conv2d conv{nullptr};
+    layers::Conv2d conv{nullptr};
 };
 TORCH_MODULE(Upsample);
 
@@ -165,11 +166,11 @@ struct EncoderImpl : torch::nn::Module {
     /// [N, 3, H, W] → [N, 2z, H/8, W/8]
     torch::Tensor forward(const torch::Tensor& x);
 
-    torch::nn::Conv2d conv_in{nullptr};
+    layers::Conv2d conv_in{nullptr};
     torch::nn::ModuleList down{nullptr};  // of DownLevel, high → low resolution
     Mid mid{nullptr};
-    torch::nn::GroupNorm norm_out{nullptr};
-    torch::nn::Conv2d conv_out{nullptr};
+    layers::GroupNorm norm_out{nullptr};
+    layers::Conv2d conv_out{nullptr};
 };
 TORCH_MODULE(Encoder);
 
@@ -183,11 +184,11 @@ struct DecoderImpl : torch::nn::Module {
     /// The up levels and the output: [N, C, h, w] → [N, 3, 8h, 8w].
     torch::Tensor tail(torch::Tensor h);
 
-    torch::nn::Conv2d conv_in{nullptr};
+    layers::Conv2d conv_in{nullptr};
     Mid mid{nullptr};
     torch::nn::ModuleList up{nullptr};  // of UpLevel, index 0 = highest resolution
-    torch::nn::GroupNorm norm_out{nullptr};
-    torch::nn::Conv2d conv_out{nullptr};
+    layers::GroupNorm norm_out{nullptr};
+    layers::Conv2d conv_out{nullptr};
 };
 TORCH_MODULE(Decoder);
 
@@ -239,8 +240,8 @@ struct AutoencoderKLImpl : torch::nn::Module {
 
     Encoder encoder{nullptr};
     Decoder decoder{nullptr};
-    torch::nn::Conv2d quant_conv{nullptr};       // 1x1, 2z → 2*embed_dim (when use_quant_conv)
-    torch::nn::Conv2d post_quant_conv{nullptr};  // 1x1, embed_dim → z (when use_quant_conv)
+    layers::Conv2d quant_conv{nullptr};       // 1x1, 2z → 2*embed_dim (when use_quant_conv)
+    layers::Conv2d post_quant_conv{nullptr};  // 1x1, embed_dim → z (when use_quant_conv)
 
 private:
     VAEConfig config_;

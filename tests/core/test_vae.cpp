@@ -267,7 +267,7 @@ TEST_CASE("vae norm groups: 32 by default (SD), settable for narrow models, chec
     auto groups = [&] {
         std::set<int64_t> g;
         for (const auto& m : vae->modules()) {
-            if (auto* n = m->as<torch::nn::GroupNormImpl>()) {
+            if (auto* n = m->as<sf::layers::GroupNormImpl>()) {
                 g.insert(n->options.num_groups());
             }
         }

@@ -1,0 +1,110 @@
+#include <catch2/catch_test_macros.hpp>
+
+#include <filesystem>
+#include <unistd.h>
+
+#include "core/checkpoint/checkpoint.h"
+#include "core/checkpoint/load.h"
+#include "core/checkpoint/safetensors.h"
+#include "core/models/layers.h"
+
+namespace nn = torch::nn;
+namespace layers = sf::layers;
+
+namespace {
+
+/// Built from the same seed, ours and torch::nn's layer have the same parameter names, shapes and values,
+/// and the same output.
+template <class Ours, class Theirs, class Options>
+void check_same_as_torch(const Options& options, const torch::Tensor& input) {
+    torch::manual_seed(7);
+    Theirs theirs(options);
+    torch::manual_seed(7);
+    Ours ours(options);
+    auto a = theirs->named_parameters();
+    auto b = ours->named_parameters();
+    REQUIRE(a.keys() == b.keys());
+    for (const auto& key : a.keys()) {
+        INFO(key);
+        CHECK(torch::equal(a[key], b[key]));
+    }
+    torch::NoGradGuard no_grad;
+    CHECK(torch::allclose(theirs->forward(input), ours->forward(input), 1e-5, 1e-6));
+}
+
+}  // namespace
+
+TEST_CASE("layers: the same parameters, initial values and outputs as torch::nn", "[unit][layers]") {
+    auto image = torch::randn({2, 8, 9, 11});
+    check_same_as_torch<layers::Conv2d, nn::Conv2d>(nn::Conv2dOptions(8, 16, 3).stride(2).padding(1), image);
+    check_same_as_torch<layers::Conv2d, nn::Conv2d>(nn::Conv2dOptions(8, 4, 1).bias(false), image);
+    check_same_as_torch<layers::GroupNorm, nn::GroupNorm>(nn::GroupNormOptions(4, 8).eps(1e-6), image);
+    auto tokens = torch::randn({2, 5, 24});
+    check_same_as_torch<layers::Linear, nn::Linear>(nn::LinearOptions(24, 40), tokens);
+    check_same_as_torch<layers::Linear, nn::Linear>(nn::LinearOptions(24, 40).bias(false), tokens);
+    check_same_as_torch<layers::LayerNorm, nn::LayerNorm>(nn::LayerNormOptions({24}).eps(1e-5), tokens);
+
+    torch::manual_seed(3);
+    nn::Embedding theirs(10, 6);
+    torch::manual_seed(3);
+    layers::Embedding ours(10, 6);
+    CHECK(torch::equal(theirs->weight, ours->weight));
+    auto ids = torch::tensor({{1, 9, 0}}, torch::kInt64);
+    CHECK(torch::equal(theirs->forward(ids), ours->forward(ids)));
+}
+
+TEST_CASE("layers: SkipInit draws no random numbers, nests, and ends with its scope", "[unit][layers]") {
+    torch::manual_seed(1);
+    const auto expected = torch::randn({8});
+    torch::manual_seed(1);
+    CHECK_FALSE(layers::SkipInit::active());
+    {
+        layers::SkipInit skip;
+        {
+            layers::SkipInit inner;
+            CHECK(layers::SkipInit::active());
+        }
+        CHECK(layers::SkipInit::active());
+        layers::Conv2d conv(nn::Conv2dOptions(3, 8, 3));
+        layers::Linear linear(4, 5);
+        layers::Embedding embedding(7, 4);
+        CHECK(conv->weight.sizes() == c10::IntArrayRef{8, 3, 3, 3});
+        CHECK(linear->bias.sizes() == c10::IntArrayRef{5});
+        CHECK(embedding->weight.sizes() == c10::IntArrayRef{7, 4});
+    }
+    CHECK_FALSE(layers::SkipInit::active());
+    CHECK(torch::equal(torch::randn({8}), expected));  // the generator never moved
+    layers::Linear initialised(4, 5);
+    CHECK(initialised->weight.abs().max().item<float>() > 0);
+}
+
+TEST_CASE("load_module: converted copies release the file's pages, which still read back the same",
+          "[unit][layers][load]") {
+    const auto dir = std::filesystem::temp_directory_path() / ("sfumato_test_layers_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto path = dir / "linear.safetensors";
+    torch::manual_seed(5);
+    // 512 x 512 fp16 is 512 KiB: many whole pages to drop.
+    const auto weight = torch::randn({512, 512}).to(torch::kFloat16);
+    const auto bias = torch::randn({512}).to(torch::kFloat16);
+    sf::write_safetensors(path, {{"proj.weight", weight}, {"proj.bias", bias}});
+    {
+        const auto ckpt = sf::Checkpoint::open(path);
+        layers::SkipInit skip;
+        layers::Linear as_float(512, 512);
+        sf::load_module(*as_float, ckpt, "proj.", {.dtype = torch::kFloat32});
+        CHECK(as_float->weight.scalar_type() == torch::kFloat32);
+        CHECK(torch::equal(as_float->weight, weight.to(torch::kFloat32)));
+        CHECK(torch::equal(ckpt.get("proj.weight"), weight));  // dropped pages come back from the file
+
+        layers::Linear as_half(512, 512);
+        sf::load_module(*as_half, ckpt, "proj.", {.dtype = torch::kFloat16});
+        CHECK(torch::equal(as_half->weight, weight));
+        CHECK(torch::equal(as_half->bias, bias));
+        auto x = torch::randn({3, 512});
+        torch::NoGradGuard no_grad;
+        CHECK(torch::allclose(as_float->forward(x),
+                              torch::linear(x, weight.to(torch::kFloat32), bias.to(torch::kFloat32)), 1e-5, 1e-5));
+    }
+    std::filesystem::remove_all(dir);
+}
