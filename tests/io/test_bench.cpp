@@ -141,3 +141,15 @@ TEST_CASE("sfumato-cli bench --stage pipeline: the tiny conformance checkpoint, 
     CHECK_THAT(r.output, ContainsSubstring("grid 4x3 batched speed-up"));
     fs::remove_all(home);
 }
+
+TEST_CASE("sfumato-cli bench --stage load: the embedded fp16 model, into fp16 and into fp32", "[unit][bench]") {
+    const fs::path model = fs::path(SFUMATO_SOURCE_DIR) / "resources" / "models" / "sfumato-shapes.safetensors";
+    auto r = run(SFUMATO_CLI_EXE, "bench --stage load --device cpu --model '" + model.string() + "'");
+    INFO(r.output);
+    CHECK(r.code == 0);
+    CHECK_THAT(r.output, ContainsSubstring("page cache warm"));
+    CHECK_THAT(r.output, ContainsSubstring("into cpu fp16: Pipeline::load"));
+    CHECK_THAT(r.output, ContainsSubstring("into cpu fp32: Pipeline::load"));
+    CHECK_THAT(r.output, ContainsSubstring("peak RSS / file size, cpu fp16"));
+    CHECK_THAT(r.output, ContainsSubstring("floor 2× (converted copy)"));
+}
