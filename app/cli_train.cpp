@@ -11,7 +11,7 @@
 namespace sf::cli {
 
 int cmd_train(const Args& args) {
-    args.allow_only({"output", "work-dir", "reuse-vae", "vae-steps", "vae-batch", "steps", "batch", "lr", "vae-lr", "seed",
+    args.allow_only({"output", "work-dir", "reuse-vae", "vae-steps", "vae-batch", "steps", "batch", "lr", "vae-lr", "vae-fg-weight", "seed",
                      "device", "dataset", "verbose"});
     train::TrainOptions o;
     o.output = args.get("output", "sfumato-shapes.safetensors");
@@ -23,6 +23,7 @@ int cmd_train(const Args& args) {
     o.batch = args.get_int("batch", o.batch);
     o.lr = args.get_double("lr", o.lr);
     o.vae_lr = args.get_double("vae-lr", o.vae_lr);
+    o.vae_foreground_weight = args.get_double("vae-fg-weight", o.vae_foreground_weight);
     o.seed = static_cast<uint64_t>(args.get_int("seed", static_cast<int>(o.seed)));
     o.device = args.get("device", "cpu");
     o.dataset_size = args.get_int("dataset", o.dataset_size);

@@ -30,6 +30,7 @@ struct TrainOptions {
     int vae_steps = 500;
     int vae_batch = 16;
     double vae_lr = 2e-3;
+    double vae_foreground_weight = 8;  ///< reconstruction weight of the shape's pixels against the background's
     int steps = 4000;                ///< UNet + text encoder steps
     int batch = 32;
     double lr = 1e-3;
