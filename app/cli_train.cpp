@@ -11,6 +11,29 @@
 namespace sf::cli {
 
 int cmd_train(const Args& args) {
+    if (args.has("help")) {
+        const train::TrainOptions d;
+        std::cout << "usage: sfumato-cli train [options]\n\n"
+                     "Trains the embedded Sfumato Shapes model: the VAE, then the text encoder and UNet together\n"
+                     "(eps prediction, SD1 schedule, AdamW, EMA weights). Resumes from the work folder; raising\n"
+                     "--vae-steps or --steps there continues the run.\n\n"
+                     "  --output FILE       the single-file model (default sfumato-shapes.safetensors); also written\n"
+                     "                      at every checkpoint, with FILE's .loss.png curve at the end\n"
+                     "  --work-dir DIR      resumable state (default FILE.train)\n"
+                     "  --reuse-vae FILE    take the VAE from this model instead of training one\n"
+                  << "  --vae-steps N       VAE steps (default " << d.vae_steps << ")   --vae-batch N (default "
+                  << d.vae_batch << ")\n"
+                  << "  --vae-lr X          VAE learning rate (default " << d.vae_lr << ")\n"
+                  << "  --vae-fg-weight X   weight of the shape's pixels in the VAE loss (default "
+                  << d.vae_foreground_weight << ", 1: unweighted)\n"
+                  << "  --steps N           UNet + text encoder steps (default " << d.steps << ")   --batch N (default "
+                  << d.batch << ")\n"
+                  << "  --lr X              UNet + text encoder learning rate (default " << d.lr << ")\n"
+                  << "  --dataset N         pictures encoded once for the UNet stage (default " << d.dataset_size
+                  << ")\n"
+                  << "  --seed N            (default " << d.seed << ")   --device cpu|cuda|cuda:N (default cpu)\n";
+        return 0;
+    }
     args.allow_only({"output", "work-dir", "reuse-vae", "vae-steps", "vae-batch", "steps", "batch", "lr", "vae-lr", "vae-fg-weight", "seed",
                      "device", "dataset", "verbose"});
     train::TrainOptions o;

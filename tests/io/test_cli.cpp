@@ -156,6 +156,9 @@ TEST_CASE("sfumato-cli: bad usage exits 2 with a clear message", "[unit]") {
     r = run_cli("grid --help");
     CHECK(r.code == 0);
     CHECK_THAT(r.output, ContainsSubstring("--cfgs"));
+    r = run_cli("train --help");
+    CHECK(r.code == 0);
+    CHECK_THAT(r.output, ContainsSubstring("--vae-fg-weight"));
     fs::remove_all(dir);
 }
 
