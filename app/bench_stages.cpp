@@ -332,8 +332,9 @@ void run_vae_stage(const StageOptions& o, Report& report) {
         const auto mm = bench_matmul(o.device.device, o.device.dtype);
         peak = mm.gflops;
         peak_source = mm.name + " here";
-        report.line(fmt("vae: %s (%s) reaches %.1f GFLOP/s, taken as the compute bound", mm.name.c_str(),
-                        device_label(o.device).c_str(), peak));
+        report.line(fmt("vae: %s (%s) reaches %.1f GFLOP/s, taken as the compute bound (a floor of it: give "
+                        "--peak-gflops for the device's peak)",
+                        mm.name.c_str(), device_label(o.device).c_str(), peak));
     }
     std::cerr << "vae: building the SD VAE and TAESD decoders, timing decode at each size" << std::endl;
     for (const auto& r : bench_vae(b)) {
@@ -343,10 +344,13 @@ void run_vae_stage(const StageOptions& o, Report& report) {
                         "(%.4f s at %.0f GFLOP/s, %s)",
                         r.name.c_str(), device_label(o.device).c_str(), r.best_s, r.median_s, r.gflop, r.gflops,
                         ratio, bound_s, peak, peak_source.c_str()));
-        const bool sd = r.name.rfind("sd_vae", 0) == 0;
+        // Judged only against a peak the user gave: a BLAS matmul can run slower than the convolutions (on
+        // the development machine OpenBLAS reaches 64 GFLOP/s, oneDNN's convolutions 150-215), so it is a
+        // floor of the bound, not the bound.
+        const bool judged = o.peak_gflops && r.name.rfind("sd_vae", 0) == 0;
         report.row("vae", r.name, fmt("%.4f s, %.1f GFLOP/s, %.2f× bound", r.best_s, r.gflops, ratio),
-                   sd ? fmt("≤ %.1f× bound", kVaeBoundTarget) : "", sd ? std::optional<bool>(ratio <= kVaeBoundTarget)
-                                                                      : std::nullopt);
+                   judged ? fmt("≤ %.1f× bound", kVaeBoundTarget) : "",
+                   judged ? std::optional<bool>(ratio <= kVaeBoundTarget) : std::nullopt);
     }
 }
 
