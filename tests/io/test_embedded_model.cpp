@@ -22,10 +22,10 @@ namespace fs = std::filesystem;
 namespace {
 
 // Below what eval-shapes measured on the shipped model with these captions and seeds (MODEL_CARD.md: position
-// 0.944, overall 0.722 at guidance 7; img2img followed 0.917 at strength 0.9), by one or two pictures in
+// 1.000, overall 0.778 at guidance 7; img2img followed 0.917 at strength 0.9), by two or more pictures in
 // eighteen, so other CPUs' rounding may move a picture or two but a broken model or pipeline fails.
 constexpr double kMinPositionAdherence = 0.85;
-constexpr double kMinOverallAdherence = 0.55;
+constexpr double kMinOverallAdherence = 0.65;
 constexpr double kMinImg2ImgFollowed = 0.6;
 
 fs::path embedded_model() {
@@ -121,7 +121,7 @@ TEST_CASE("embedded model: draws what Shapes captions ask for, better with guida
 }
 
 // The issue also asks that strength 0.3 keeps the reference's shape and position: with a caption naming
-// another shape, colour and place at guidance 7 this model does not (1 of 8 here; MODEL_CARD.md explains), so
+// another shape, colour and place at guidance 7 this model does not (1 of 12 in eval-shapes, 0 of 8 here; MODEL_CARD.md explains), so
 // only the part it does is asserted.
 TEST_CASE("embedded model: img2img follows a new prompt at strength 0.9 more than at 0.3", "[unit][embedded]") {
     if (!fs::exists(embedded_model())) {
