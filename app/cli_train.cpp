@@ -24,8 +24,8 @@ int cmd_train(const Args& args) {
                   << "  --vae-steps N       VAE steps (default " << d.vae_steps << ")   --vae-batch N (default "
                   << d.vae_batch << ")\n"
                   << "  --vae-lr X          VAE learning rate (default " << d.vae_lr << ")\n"
-                  << "  --vae-fg-weight X   weight of the shape's pixels in the VAE loss (default "
-                  << d.vae_foreground_weight << ", 1: unweighted)\n"
+                  << "  --vae-fg-share X    share of each picture's VAE loss carried by its shape, whatever its\n"
+                  << "                      size (default " << d.vae_foreground_share << ", 0: plain mean)\n"
                   << "  --steps N           UNet + text encoder steps (default " << d.steps << ")   --batch N (default "
                   << d.batch << ")\n"
                   << "  --lr X              UNet + text encoder learning rate (default " << d.lr << ")\n"
@@ -34,7 +34,7 @@ int cmd_train(const Args& args) {
                   << "  --seed N            (default " << d.seed << ")   --device cpu|cuda|cuda:N (default cpu)\n";
         return 0;
     }
-    args.allow_only({"output", "work-dir", "reuse-vae", "vae-steps", "vae-batch", "steps", "batch", "lr", "vae-lr", "vae-fg-weight", "seed",
+    args.allow_only({"output", "work-dir", "reuse-vae", "vae-steps", "vae-batch", "steps", "batch", "lr", "vae-lr", "vae-fg-share", "seed",
                      "device", "dataset", "verbose"});
     train::TrainOptions o;
     o.output = args.get("output", "sfumato-shapes.safetensors");
@@ -46,7 +46,10 @@ int cmd_train(const Args& args) {
     o.batch = args.get_int("batch", o.batch);
     o.lr = args.get_double("lr", o.lr);
     o.vae_lr = args.get_double("vae-lr", o.vae_lr);
-    o.vae_foreground_weight = args.get_double("vae-fg-weight", o.vae_foreground_weight);
+    o.vae_foreground_share = args.get_double("vae-fg-share", o.vae_foreground_share);
+    if (o.vae_foreground_share < 0 || o.vae_foreground_share >= 1) {
+        throw Error("--vae-fg-share must be in [0, 1)");
+    }
     o.seed = static_cast<uint64_t>(args.get_int("seed", static_cast<int>(o.seed)));
     o.device = args.get("device", "cpu");
     o.dataset_size = args.get_int("dataset", o.dataset_size);

@@ -40,22 +40,6 @@ std::pair<torch::Tensor, std::vector<shapes::Scene>> render_batch(int n, int sid
     return {x, scenes};
 }
 
-/// L1 + L2 reconstruction loss with the shape weighted `fg_weight` times the background. A small shape is 2 % of
-/// the picture, so an unweighted loss is met by a sharp background around a soft blob; the captions talk about
-/// the shape. The mask is every pixel that differs from the corner's background colour, grown by one pixel so
-/// the edges count too.
-torch::Tensor reconstruction_loss(const torch::Tensor& recon, const torch::Tensor& x, double fg_weight) {
-    auto err = (recon - x).abs() + (recon - x).pow(2);
-    if (fg_weight <= 1.0) {
-        return err.mean();
-    }
-    auto background = x.slice(2, 0, 1).slice(3, 0, 1);
-    auto shape = ((x - background).abs().amax(1, true) > 0.04).to(x.scalar_type());
-    shape = torch::max_pool2d(shape, 3, 1, 1);
-    auto w = 1 + (fg_weight - 1) * shape;
-    return (err * w).sum() / (w.sum() * x.size(1));
-}
-
 /// A caption naming a random subset of the scene (shape and colour always), or "" (unconditional).
 std::string random_caption(const shapes::Scene& s, double uncond_p, std::mt19937& rng) {
     if (std::bernoulli_distribution(uncond_p)(rng)) {
@@ -181,6 +165,22 @@ ShapesArchitecture shapes_architecture(int vocab_size) {
     return a;
 }
 
+torch::Tensor reconstruction_loss(const torch::Tensor& recon, const torch::Tensor& x, double fg_share) {
+    auto err = ((recon - x).abs() + (recon - x).pow(2)).mean(1, true);  // [n, 1, H, W]
+    if (fg_share <= 0) {
+        return err.mean();
+    }
+    auto background = x.slice(2, 0, 1).slice(3, 0, 1);
+    auto shape = ((x - background).abs().amax(1, true) > 0.04).to(x.scalar_type());
+    shape = torch::max_pool2d(shape, 3, 1, 1);
+    auto per_picture = [](const torch::Tensor& e, const torch::Tensor& m) {
+        return (e * m).sum({1, 2, 3}) / m.sum({1, 2, 3}).clamp_min(1);
+    };
+    auto fg = per_picture(err, shape);
+    auto bg = per_picture(err, 1 - shape);
+    return (fg_share * fg + (1 - fg_share) * bg).mean();
+}
+
 TrainReport train_shapes(const TrainOptions& o) {
     const auto t0 = std::chrono::steady_clock::now();
     const torch::Device device = parse_device(o.device);
@@ -267,7 +267,7 @@ TrainReport train_shapes(const TrainOptions& o) {
             auto post = vae_model->encode(x);
             auto z = post.mean + torch::exp(0.5 * post.logvar) * torch::randn_like(post.mean);
             auto recon = vae_model->decode(z);
-            auto rec = reconstruction_loss(recon, x, o.vae_foreground_weight);
+            auto rec = reconstruction_loss(recon, x, o.vae_foreground_share);
             auto kl = 0.5 * (post.mean.pow(2) + post.logvar.exp() - 1 - post.logvar).mean();
             auto loss = rec + 1e-4 * kl;
             opt.zero_grad();
@@ -283,6 +283,7 @@ TrainReport train_shapes(const TrainOptions& o) {
             vae_done = step + 1;
             if (step % 10 == 0) {
                 csv << "vae," << step << ',' << l << '\n';
+                csv.flush();  // the curve keeps its rows up to the saved state when a run is stopped
             }
             if (o.progress) {
                 o.progress("vae", vae_done, o.vae_steps, smooth);

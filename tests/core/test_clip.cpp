@@ -17,16 +17,11 @@
 #include "core/models/text_conditioning.h"
 #include "tests/support/conformance.h"
 #include "tests/support/detinit.h"
+#include "tests/support/temp_dir.h"
 
 using Catch::Matchers::ContainsSubstring;
 
 namespace {
-
-std::filesystem::path temp_dir() {
-    auto dir = std::filesystem::temp_directory_path() / ("sfumato_test_clip_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    return dir;
-}
 
 bool is_clip_config(const sf::json::Value& config) {
     return config.is_object() && config.get("act", "") == std::string("quick_gelu");
@@ -118,7 +113,7 @@ std::filesystem::path write_module(torch::nn::Module& module, const std::string&
         tensors[prefix + p.key()] = p.value().detach().clone();
     }
     edit(tensors);
-    auto path = temp_dir() / name;
+    auto path = sf::test::test_dir("clip") / name;
     sf::write_safetensors(path, tensors);
     return path;
 }
@@ -231,7 +226,7 @@ TEST_CASE("CLIP config detection reads real checkpoint layouts", "[conformance]"
     if (!std::filesystem::exists(manifest)) {
         SKIP("no " << manifest);
     }
-    auto header = sf::test::header_only_from_manifest(manifest, temp_dir());
+    auto header = sf::test::header_only_from_manifest(manifest, sf::test::test_dir("clip"));
     auto ckpt = sf::Checkpoint::open(header, sf::Validation::header_only);
     auto config = sf::clip::detect_config(ckpt, "cond_stage_model.transformer.");
     auto preset = sf::TextConfig::clip_l();

@@ -2,7 +2,6 @@
 // key sets (LoRA, schnell, refiner, unknown).
 #include <catch2/catch_test_macros.hpp>
 
-#include <unistd.h>
 
 #include <fstream>
 #include <functional>
@@ -15,17 +14,12 @@
 #include "core/json.h"
 #include "tests/support/conformance.h"
 #include "tests/support/detinit.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using sf::Family;
 
 namespace {
-
-fs::path temp_dir(const std::string& name) {
-    auto dir = fs::temp_directory_path() / ("sfumato_test_family_" + name + "_" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    return dir;
-}
 
 /// A header-only safetensors file holding `keys` (F16) with their shapes.
 fs::path header_file(const fs::path& path, const std::map<std::string, std::vector<int64_t>>& keys) {
@@ -69,7 +63,7 @@ std::map<std::string, std::vector<int64_t>> key_shapes(const sf::Checkpoint& c,
 }
 
 sf::FamilyInfo detect_keys(const std::string& name, const std::map<std::string, std::vector<int64_t>>& keys) {
-    auto path = header_file(temp_dir("synthetic") / (name + ".safetensors"), keys);
+    auto path = header_file(sf::test::test_dir("family_synthetic") / (name + ".safetensors"), keys);
     return sf::detect_family(sf::Checkpoint::open(path, sf::Validation::header_only));
 }
 
@@ -182,7 +176,7 @@ TEST_CASE("full-size manifests detect as their family", "[conformance][family]")
     SF_REQUIRE_AREA("sd_unet_vae");
     int checked = 0;
     int passed = 0;
-    auto out = temp_dir("manifests");
+    auto out = sf::test::test_dir("family_manifests");
     for (const char* area : {"sd_unet_vae", "sdxl", "text"}) {
         auto dir = sf::test::area_dir(area);
         if (!dir) {

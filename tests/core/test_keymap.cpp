@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "tests/support/conformance.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 
@@ -35,13 +36,6 @@ std::vector<int64_t> shape_of(const sf::json::Value& v) {
         out.push_back(d.as_int());
     }
     return out;
-}
-
-fs::path temp_dir(const std::string& name) {
-    auto dir = fs::temp_directory_path() / ("sfumato_test_keymap_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir;
 }
 
 /// One rename-map entry that a folder ships.
@@ -154,7 +148,7 @@ TEST_CASE("diffusers folders open as the single-file tensors", "[conformance][ke
         }
         fs::path dir = folder;
         if (!complete) {
-            dir = temp_dir(map.at("folder").as_string());
+            dir = sf::test::fresh_dir("keymap_" + map.at("folder").as_string());
             copy_configs(folder, dir);
             write_files(dir, entries, single, [](const Entry& e) { return e.diffusers; });
         }
@@ -171,7 +165,7 @@ TEST_CASE("diffusers folders open as the single-file tensors", "[conformance][ke
             has_legacy = has_legacy || !e.legacy.empty();
         }
         if (has_legacy) {
-            auto legacy = temp_dir(map.at("folder").as_string() + "_legacy");
+            auto legacy = sf::test::fresh_dir("keymap_" + map.at("folder").as_string() + "_legacy");
             copy_configs(folder, legacy);
             write_files(legacy, entries, single,
                         [](const Entry& e) { return e.legacy.empty() ? e.diffusers : e.legacy; });
@@ -186,7 +180,7 @@ TEST_CASE("diffusers folders open as the single-file tensors", "[conformance][ke
             has_text = has_text || e.component == "text_encoder";
         }
         if (has_text) {
-            auto flat = temp_dir(map.at("folder").as_string() + "_flat_text");
+            auto flat = sf::test::fresh_dir("keymap_" + map.at("folder").as_string() + "_flat_text");
             copy_configs(folder, flat);
             write_files(flat, entries, single, [](const Entry& e) {
                 return e.component == "text_encoder" && e.diffusers.rfind("text_model.", 0) == 0
@@ -200,7 +194,7 @@ TEST_CASE("diffusers folders open as the single-file tensors", "[conformance][ke
         }
         // The UNet as two shards with an index, named as an fp16 variant.
         {
-            auto sharded = temp_dir(map.at("folder").as_string() + "_sharded");
+            auto sharded = sf::test::fresh_dir("keymap_" + map.at("folder").as_string() + "_sharded");
             copy_configs(folder, sharded);
             std::vector<Entry> unet;
             std::vector<Entry> rest;
@@ -257,7 +251,7 @@ TEST_CASE("a lone diffusers VAE component folder opens without prefix", "[confor
 }
 
 TEST_CASE("diffusers folder errors name what is missing", "[unit][keymap]") {
-    auto dir = temp_dir("errors");
+    auto dir = sf::test::fresh_dir("keymap_errors");
     CHECK_THROWS_AS(sf::Checkpoint::open(dir), sf::Error);  // neither model_index.json nor config.json
 
     std::ofstream(dir / "model_index.json")

@@ -15,17 +15,11 @@
 #include "core/models/text_conditioning.h"
 #include "tests/support/conformance.h"
 #include "tests/support/detinit.h"
+#include "tests/support/temp_dir.h"
 
 using Catch::Matchers::ContainsSubstring;
 
 namespace {
-
-std::filesystem::path temp_dir() {
-    auto dir =
-        std::filesystem::temp_directory_path() / ("sfumato_test_open_clip_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    return dir;
-}
 
 bool is_open_clip_case(const sf::test::Case& c) {
     return c.config.is_object() && c.config.get("act", "") == std::string("gelu") &&
@@ -82,7 +76,7 @@ std::filesystem::path rewrite(const std::filesystem::path& file, const std::stri
         tensors[t.name] = src->tensor(t.name).clone();
     }
     edit(tensors);
-    auto path = temp_dir() / name;
+    auto path = sf::test::test_dir("open_clip") / name;
     sf::write_safetensors(path, tensors);
     return path;
 }
@@ -206,7 +200,7 @@ TEST_CASE("OpenCLIP config detection reads real SD2 and SDXL layouts", "[conform
         }
         ++found;
         INFO(real.manifest);
-        auto header = sf::test::header_only_from_manifest(real.manifest, temp_dir());
+        auto header = sf::test::header_only_from_manifest(real.manifest, sf::test::test_dir("open_clip"));
         auto ckpt = sf::Checkpoint::open(header, sf::Validation::header_only);
         auto config = sf::open_clip::detect_config(ckpt, real.prefix);
         CHECK(config.width == real.preset.width);
@@ -259,7 +253,7 @@ TEST_CASE("Loading an OpenCLIP text tower names the missing or mis-shaped tensor
         }
         tensors[prefix + "logit_scale"] = torch::tensor(4.6);
         edit(tensors);
-        auto path = temp_dir() / name;
+        auto path = sf::test::test_dir("open_clip") / name;
         sf::write_safetensors(path, tensors);
         return path;
     };

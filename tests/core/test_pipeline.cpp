@@ -9,6 +9,7 @@
 #include "core/pipeline.h"
 #include "core/worker.h"
 #include "tests/support/conformance.h"
+#include "tests/support/temp_dir.h"
 
 namespace {
 
@@ -57,7 +58,7 @@ void install_vocabulary() {
     if (!text) {
         return;
     }
-    auto home = std::filesystem::temp_directory_path() / ("sfumato_test_xdg_" + std::to_string(::getpid()));
+    auto home = sf::test::test_dir("xdg");
     auto dir = home / "sfumato" / "tokenizer";
     std::filesystem::create_directories(dir);
     for (const char* f : {"vocab.json", "merges.txt"}) {

@@ -8,21 +8,16 @@
 
 #include "core/checkpoint/safetensors.h"
 #include "core/error.h"
+#include "tests/support/temp_dir.h"
 
 using Catch::Matchers::ContainsSubstring;
 
 namespace {
 
-std::filesystem::path temp_dir() {
-    auto dir = std::filesystem::temp_directory_path() / ("sfumato_test_st_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    return dir;
-}
-
 /// Writes a raw file: 8-byte length + header text + data bytes.
 std::filesystem::path raw_file(const std::string& name, const std::string& header, size_t data_bytes,
                                std::optional<uint64_t> declared_len = std::nullopt) {
-    auto path = temp_dir() / name;
+    auto path = sf::test::test_dir("st") / name;
     std::ofstream out(path, std::ios::binary);
     uint64_t len = declared_len.value_or(header.size());
     for (int i = 0; i < 8; ++i) {
@@ -45,7 +40,7 @@ std::string open_error(const std::filesystem::path& path) {
 }  // namespace
 
 TEST_CASE("safetensors round trip through the writer, zero-copy views", "[unit]") {
-    auto path = temp_dir() / "roundtrip.safetensors";
+    auto path = sf::test::test_dir("st") / "roundtrip.safetensors";
     std::map<std::string, torch::Tensor> tensors = {
         {"a.f32", torch::arange(12, torch::kFloat32).reshape({3, 4})},
         {"b.f16", torch::linspace(-2, 2, 7).to(torch::kFloat16)},
@@ -96,7 +91,7 @@ TEST_CASE("safetensors rejects malformed files with a message naming file and te
     const std::string ok_entry = R"("t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
 
     SECTION("shorter than the length prefix") {
-        auto path = temp_dir() / "tiny.safetensors";
+        auto path = sf::test::test_dir("st") / "tiny.safetensors";
         std::ofstream(path) << "abc";
         CHECK_THAT(open_error(path), ContainsSubstring("shorter than the 8-byte"));
     }
@@ -157,6 +152,6 @@ TEST_CASE("safetensors rejects malformed files with a message naming file and te
         CHECK_THAT(open_error(path), ContainsSubstring("__metadata__"));
     }
     SECTION("missing file") {
-        CHECK_THAT(open_error(temp_dir() / "nope.safetensors"), ContainsSubstring("cannot open"));
+        CHECK_THAT(open_error(sf::test::test_dir("st") / "nope.safetensors"), ContainsSubstring("cannot open"));
     }
 }

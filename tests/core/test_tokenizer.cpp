@@ -1,5 +1,4 @@
 // CLIP tokenizer: every case of text/tokenizer_cases.json with both vocabulary layouts, plus unit cases.
-#include <unistd.h>
 
 #include <catch2/catch_test_macros.hpp>
 #include <chrono>
@@ -14,6 +13,7 @@
 #include "core/models/tokenizer.h"
 #include "core/unicode.h"
 #include "tests/support/conformance.h"
+#include "tests/support/temp_dir.h"
 
 namespace {
 
@@ -199,8 +199,7 @@ TEST_CASE("find_tokenizer looks next to the model, then in the user folder, else
           "[unit][tokenizer]") {
     SF_REQUIRE_AREA("text");
     namespace fs = std::filesystem;
-    auto tmp = fs::temp_directory_path() / ("sf_tok_test_" + std::to_string(::getpid()));
-    fs::remove_all(tmp);
+    auto tmp = sf::test::fresh_dir("tokenizer");
     fs::create_directories(tmp / "models" / "tokenizer");
     fs::create_directories(tmp / "empty");
     fs::create_directories(tmp / "xdg");

@@ -20,18 +20,13 @@
 #include "core/models/unet.h"
 #include "tests/support/conformance.h"
 #include "tests/support/detinit.h"
+#include "tests/support/temp_dir.h"
 
 using sf::unet::UNetConfig;
 
 namespace {
 
 const std::string kPrefix = "model.diffusion_model.";
-
-std::filesystem::path temp_dir() {
-    auto dir = std::filesystem::temp_directory_path() / ("sfumato_test_unet_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    return dir;
-}
 
 /// The UNet kwargs of a case: `config.unet` (ldm cases) or `config` itself (sgm cases).
 const sf::json::Value* unet_kwargs(const sf::test::Case& c) {
@@ -228,7 +223,7 @@ TEST_CASE("infer_unet_config reads SD1.5, SD2.1 and SDXL base from their manifes
             continue;
         }
         INFO(f.manifest);
-        auto path = sf::test::header_only_from_manifest(manifest, temp_dir());
+        auto path = sf::test::header_only_from_manifest(manifest, sf::test::test_dir("unet"));
         auto ckpt = sf::Checkpoint::open(path, sf::Validation::header_only);
         auto config = sf::unet::infer_unet_config(ckpt);
         INFO(config.summary() << " vs " << f.expected.summary());
@@ -284,7 +279,7 @@ TEST_CASE("infer_unet_config round-trips small configs of every preset's shape, 
             tensors[kPrefix + p.key()] = p.value().detach().to(torch::kFloat16);
         }
         tensors["alphas_cumprod"] = torch::ones({1000});
-        auto path = temp_dir() / "roundtrip_unet.safetensors";
+        auto path = sf::test::test_dir("unet") / "roundtrip_unet.safetensors";
         sf::write_safetensors(path, tensors);
         auto ckpt = sf::Checkpoint::open(path);
         auto inferred = sf::unet::infer_unet_config(ckpt);
@@ -335,7 +330,7 @@ TEST_CASE("prediction type from sidecar configs", "[unit][unet]") {
     CHECK(sf::unet::parse_prediction_config(R"({"prediction_type":"epsilon"})") == Prediction::eps);
     CHECK_FALSE(sf::unet::parse_prediction_config("model:\n  target: ldm\n").has_value());
 
-    auto dir = temp_dir() / "sidecar";
+    auto dir = sf::test::test_dir("unet") / "sidecar";
     std::filesystem::create_directories(dir);
     auto model = dir / "v2-1_768.safetensors";
     CHECK_FALSE(sf::unet::prediction_from_sidecar(model).has_value());
@@ -358,10 +353,10 @@ TEST_CASE("prediction probe runs on an SD2-shaped UNet and falls back to eps for
     config.num_head_channels = 8;
     sf::unet::UNetModel model(config);
     sf::load_module(*model, ckpt, kPrefix);
-    auto p = sf::unet::detect_prediction(temp_dir() / "no_sidecar.safetensors", model);
+    auto p = sf::unet::detect_prediction(sf::test::test_dir("unet") / "no_sidecar.safetensors", model);
     CHECK((p == sf::unet::Prediction::v || p == sf::unet::Prediction::eps));
     sf::unet::UNetModel sd1(UNetConfig{.model_channels = 32, .context_dim = 16});
-    CHECK(sf::unet::detect_prediction(temp_dir() / "no_sidecar.safetensors", sd1) ==
+    CHECK(sf::unet::detect_prediction(sf::test::test_dir("unet") / "no_sidecar.safetensors", sd1) ==
           sf::unet::Prediction::eps);
 }
 

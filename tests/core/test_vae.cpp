@@ -18,6 +18,7 @@
 #include "core/models/vae.h"
 #include "tests/support/conformance.h"
 #include "tests/support/detinit.h"
+#include "tests/support/temp_dir.h"
 
 using sf::vae::AutoencoderKL;
 using sf::vae::VAEConfig;
@@ -25,12 +26,6 @@ using sf::vae::VAEConfig;
 namespace {
 
 const std::string kPrefix = "first_stage_model.";
-
-std::filesystem::path temp_dir() {
-    auto dir = std::filesystem::temp_directory_path() / ("sfumato_test_vae_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    return dir;
-}
 
 /// The case's `config.vae` (ldm kwargs) as a VAEConfig.
 VAEConfig config_from_case(const sf::json::Value& config) {
@@ -138,7 +133,7 @@ TEST_CASE("vae conformance: every VAE encode/decode case of sd_unet_vae", "[conf
 TEST_CASE("vae config and module keys match the SD1.5 manifest (header-only file)", "[unit][vae]") {
     SF_REQUIRE_AREA("sd_unet_vae");
     const auto manifest = sf::test::area_dir("sd_unet_vae").value() / "sd15_manifest.json";
-    const auto path = sf::test::header_only_from_manifest(manifest, temp_dir());
+    const auto path = sf::test::header_only_from_manifest(manifest, sf::test::test_dir("vae"));
     auto ckpt = sf::Checkpoint::open(path, sf::Validation::header_only);
 
     const auto config = sf::vae::infer_vae_config(ckpt);
@@ -193,7 +188,7 @@ TEST_CASE("vae linear attention layout loads [C, C] weights without reshaping", 
         }
         tensors[key.substr(kPrefix.size())] = t;
     }
-    const auto path = temp_dir() / "vae_linear_attention.safetensors";
+    const auto path = sf::test::test_dir("vae") / "vae_linear_attention.safetensors";
     sf::write_safetensors(path, tensors);
     auto linear_ckpt = sf::Checkpoint::open(path);
     const auto config = sf::vae::infer_vae_config(linear_ckpt, "");

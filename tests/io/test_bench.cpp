@@ -12,8 +12,10 @@
 
 #include "core/checkpoint/safetensors.h"
 #include "tests/support/conformance.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
+using sf::test::fresh_dir;
 using Catch::Matchers::ContainsSubstring;
 
 namespace {
@@ -37,13 +39,6 @@ Run run(const std::string& exe, const std::string& args, const std::string& env 
     const int status = ::pclose(p);
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return r;
-}
-
-fs::path fresh_dir(const std::string& name) {
-    fs::path dir = fs::temp_directory_path() / ("sfumato_test_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir;
 }
 
 }  // namespace

@@ -19,18 +19,13 @@
 #include "core/error.h"
 #include "core/parameters.h"
 #include "io/png_io.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
+using sf::test::fresh_dir;
 using Catch::Matchers::ContainsSubstring;
 
 namespace {
-
-fs::path fresh_dir(const std::string& name) {
-    fs::path dir = fs::temp_directory_path() / ("sfumato_test_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir;
-}
 
 struct Run {
     int code = -1;
@@ -158,7 +153,7 @@ TEST_CASE("sfumato-cli: bad usage exits 2 with a clear message", "[unit]") {
     CHECK_THAT(r.output, ContainsSubstring("--cfgs"));
     r = run_cli("train --help");
     CHECK(r.code == 0);
-    CHECK_THAT(r.output, ContainsSubstring("--vae-fg-weight"));
+    CHECK_THAT(r.output, ContainsSubstring("--vae-fg-share"));
     fs::remove_all(dir);
 }
 

@@ -3,7 +3,6 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -14,20 +13,15 @@
 #include "io/png_io.h"
 #include "app/default_model.h"
 #include "app/sampler_names.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
+using sf::test::fresh_dir;
 using Catch::Matchers::ContainsSubstring;
 using namespace sf::cli;
 using sf::io::next_sequence_number;
 
 namespace {
-
-fs::path fresh_dir(const std::string& name) {
-    fs::path dir = fs::temp_directory_path() / ("sfumato_test_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir;
-}
 
 Args make_args(std::vector<std::string> words) {
     std::vector<char*> argv;

@@ -16,8 +16,10 @@
 #include "io/png_io.h"
 #include "shapes/shapes.h"
 #include "train/shapes_eval.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
+using sf::test::fresh_dir;
 
 namespace {
 
@@ -36,13 +38,6 @@ int run(const std::string& args) {
     std::string cmd = "'" + std::string(SFUMATO_CLI_EXE) + "' " + args + " > /dev/null 2>&1";
     int status = std::system(cmd.c_str());
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-fs::path fresh_dir(const std::string& name) {
-    fs::path dir = fs::temp_directory_path() / ("sfumato_e2e_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir;
 }
 
 }  // namespace

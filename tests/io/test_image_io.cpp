@@ -9,18 +9,13 @@
 #include "core/error.h"
 #include "io/image_io.h"
 #include "io/png_io.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
+using sf::test::fresh_dir;
 using Catch::Matchers::ContainsSubstring;
 
 namespace {
-
-fs::path fresh_dir(const std::string& name) {
-    fs::path dir = fs::temp_directory_path() / ("sfumato_test_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir;
-}
 
 // Left half red, right half blue, with a green top row and a white bottom row.
 sf::Image halves(int w, int h) {

@@ -9,18 +9,13 @@
 #include "core/error.h"
 #include "core/parameters.h"
 #include "io/png_io.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
+using sf::test::fresh_dir;
 using Catch::Matchers::ContainsSubstring;
 
 namespace {
-
-fs::path fresh_dir(const std::string& name) {
-    fs::path dir = fs::temp_directory_path() / ("sfumato_test_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir;
-}
 
 sf::Image gradient(int w, int h) {
     sf::Image img{w, h, std::vector<uint8_t>(static_cast<size_t>(w * h * 3))};

@@ -1,8 +1,8 @@
 // The trainer of the embedded model: a tiny run writes a checkpoint the pipeline loads, and a resumed run
 // continues from the saved state with one loss row per step.
 #include <catch2/catch_test_macros.hpp>
+#include <catch2/catch_approx.hpp>
 
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -10,6 +10,7 @@
 
 #include "core/pipeline.h"
 #include "train/shapes_trainer.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 
@@ -32,8 +33,7 @@ std::set<std::pair<std::string, int>> loss_rows(const fs::path& csv, int* count)
 }  // namespace
 
 TEST_CASE("trainer: a tiny run loads as a pipeline, and a resumed run continues", "[unit][train]") {
-    const fs::path dir = fs::temp_directory_path() / ("sfumato_test_train_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
+    const fs::path dir = sf::test::fresh_dir("train");
     sf::train::TrainOptions o;
     o.output = dir / "tiny.safetensors";
     o.work_dir = dir / "work";
@@ -65,4 +65,26 @@ TEST_CASE("trainer: a tiny run loads as a pipeline, and a resumed run continues"
     CHECK(rows.count({"vae", 10}) == 1);
     CHECK(rows.count({"unet", 25}) == 0);
     fs::remove_all(dir);
+}
+
+TEST_CASE("trainer: each picture's shape carries the same share of the VAE loss whatever its size", "[unit][train]") {
+    // Two pictures on a background of -1: a 4x4 shape and a 20x20 one, each reconstructed with an error of 0.5 on
+    // the shape only. Each shape (with its one-pixel rim) then carries fg_share of its picture's loss, so both
+    // pictures' losses are equal; a per-pixel weight would make the large one count far more.
+    auto x = torch::full({2, 3, 32, 32}, -1.0);
+    x[0].slice(1, 10, 14).slice(2, 10, 14).fill_(1.0);
+    x[1].slice(1, 5, 25).slice(2, 5, 25).fill_(1.0);
+    auto recon = x.clone();
+    recon[0].slice(1, 10, 14).slice(2, 10, 14).fill_(0.5);
+    recon[1].slice(1, 5, 25).slice(2, 5, 25).fill_(0.5);
+    const double err = 0.5 + 0.25;  // L1 + L2 on the shape's pixels
+    auto small = sf::train::reconstruction_loss(recon.slice(0, 0, 1), x.slice(0, 0, 1), 0.5).item<double>();
+    auto large = sf::train::reconstruction_loss(recon.slice(0, 1, 2), x.slice(0, 1, 2), 0.5).item<double>();
+    CHECK(small == Catch::Approx(0.5 * err * 16.0 / 36.0));   // the 4x4 shape inside its 6x6 grown mask
+    CHECK(large == Catch::Approx(0.5 * err * 400.0 / 484.0));  // the 20x20 shape inside its 22x22 mask
+    auto both = sf::train::reconstruction_loss(recon, x, 0.5).item<double>();
+    CHECK(both == Catch::Approx((small + large) / 2));
+    // Share 0 is the plain mean over all pixels.
+    auto plain = sf::train::reconstruction_loss(recon, x, 0).item<double>();
+    CHECK(plain == Catch::Approx(err * (16.0 + 400.0) / (2 * 1024.0)));
 }
