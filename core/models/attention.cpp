@@ -6,6 +6,8 @@
 #include <cmath>
 #include <optional>
 
+#include "core/models/onednn.h"
+
 namespace sf {
 
 namespace {
@@ -26,11 +28,11 @@ public:
     /// q3 [G, rows, D] → [G, rows, Dv]
     torch::Tensor operator()(const torch::Tensor& q3) const {
         const int64_t rows = q3.size(1);
-        auto image = q3.transpose(0, 1).contiguous().view({1, rows, 1, -1}).permute({0, 3, 1, 2});
-        auto scores = conv(image, k_weight_).permute({0, 2, 3, 1}).reshape({rows, groups_, keys_});
-        auto weights = scores.mul_(scale_).softmax(-1);
-        auto out = conv(weights.view({1, rows, 1, groups_ * keys_}).permute({0, 3, 1, 2}), v_weight_);
-        return out.permute({0, 2, 3, 1}).reshape({rows, groups_, dv_}).transpose(0, 1);
+        auto queries = q3.transpose(0, 1).contiguous().view({rows, -1});  // [rows, G*D]
+        auto scores = onednn::image_as_rows(conv(onednn::rows_as_image(queries), k_weight_));
+        auto weights = scores.view({rows, groups_, keys_}).mul_(scale_).softmax(-1).view({rows, groups_ * keys_});
+        auto out = onednn::image_as_rows(conv(onednn::rows_as_image(weights), v_weight_));
+        return out.view({rows, groups_, dv_}).transpose(0, 1);
     }
 
 private:
@@ -54,9 +56,8 @@ torch::Tensor sliced_attention(const torch::Tensor& q, const torch::Tensor& k, c
     auto v3 = v.reshape({b * h, tk, v.size(3)});          // [BH, Tk, Dv]
     const int64_t rows = std::clamp<int64_t>(max_score_elements / std::max<int64_t>(b * h * tk, 1), 1, tq);
     // As ldm: sim = (q k^T) * scale, softmax over keys, then weights @ v.
-    static const bool onednn = at::hasMKLDNN();
     std::optional<OneDnnAttention> grouped;
-    if (onednn && q.device().is_cpu() && q.scalar_type() == torch::kFloat32) {
+    if (onednn::applies(q)) {
         grouped.emplace(k.reshape({b * h, tk, d}), v3, scale);
     }
     auto attend = [&](const torch::Tensor& qs) {

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/models/clip.h"
+#include "core/models/onednn.h"
 
 namespace sf::open_clip {
 
@@ -24,7 +25,7 @@ MultiheadAttentionImpl::MultiheadAttentionImpl(int64_t width, int64_t heads)
       out_proj(register_module("out_proj", layers::Linear(width, width))) {}
 
 torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& x) {
-    auto qkv = torch::nn::functional::linear(x, in_proj_weight, in_proj_bias).chunk(3, -1);  // 3 x [B, T, C]
+    auto qkv = onednn::linear(x, in_proj_weight, in_proj_bias).chunk(3, -1);  // 3 x [B, T, C]
     return out_proj(clip::causal_attention(qkv[0], qkv[1], qkv[2], heads));
 }
 

@@ -1,12 +1,12 @@
 // Mirrors ldm/models/autoencoder.py and ldm/modules/diffusionmodules/model.py (CompVis/stable-diffusion).
 #include "core/models/vae.h"
 
-#include <torch/version.h>
-
 #include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
+#include "core/models/attention.h"
+#include "core/models/onednn.h"
 
 namespace sf::vae {
 namespace nn = torch::nn;
@@ -117,7 +117,7 @@ ProjectionImpl::ProjectionImpl(int64_t channels, bool linear) {
 }
 
 torch::Tensor ProjectionImpl::forward(const torch::Tensor& tokens) {
-    return F::linear(tokens, weight.view({weight.size(0), weight.size(1)}), bias);
+    return onednn::linear(tokens, weight.view({weight.size(0), weight.size(1)}), bias);
 }
 
 AttnBlockImpl::AttnBlockImpl(int64_t channels, bool linear)
@@ -128,29 +128,8 @@ AttnBlockImpl::AttnBlockImpl(int64_t channels, bool linear)
       proj_out(register_module("proj_out", Projection(channels, linear))) {}
 
 torch::Tensor single_head_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
-#if TORCH_VERSION_MAJOR >= 2
-    // [N, T, C] → [N, 1, T, C]: one head; SDPA's default scale is C^-0.5.
-    return at::scaled_dot_product_attention(q.unsqueeze(1), k.unsqueeze(1), v.unsqueeze(1)).squeeze(1);
-#else
-    const int64_t n = q.size(0);
-    const int64_t t_q = q.size(1);
-    const int64_t t_k = k.size(1);
-    const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(2)));
-    // Rows per slice so that one [N, rows, T_k] score block stays under ~256 MB.
-    const int64_t budget = int64_t{64} << 20;  // elements
-    const int64_t rows = std::max<int64_t>(1, std::min<int64_t>(t_q, budget / std::max<int64_t>(1, n * t_k)));
-    const auto kt = k.transpose(1, 2);  // [N, C, T_k]
-    if (rows >= t_q) {
-        return torch::bmm(torch::softmax(torch::bmm(q * scale, kt), -1), v);
-    }
-    auto out = torch::empty_like(q);
-    for (int64_t start = 0; start < t_q; start += rows) {
-        const int64_t len = std::min(rows, t_q - start);
-        auto scores = torch::bmm(q.narrow(1, start, len) * scale, kt);  // [N, len, T_k]
-        out.narrow(1, start, len).copy_(torch::bmm(torch::softmax(scores, -1), v));
-    }
-    return out;
-#endif
+    // [N, T, C] → [N, 1, T, C]: one head, scale C^-0.5.
+    return scaled_dot_product_attention(q.unsqueeze(1), k.unsqueeze(1), v.unsqueeze(1)).squeeze(1);
 }
 
 torch::Tensor AttnBlockImpl::forward(const torch::Tensor& x) {

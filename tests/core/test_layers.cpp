@@ -7,6 +7,8 @@
 #include "core/checkpoint/load.h"
 #include "core/checkpoint/safetensors.h"
 #include "core/models/layers.h"
+#include "core/models/onednn.h"
+#include "tests/support/temp_dir.h"
 
 namespace nn = torch::nn;
 namespace layers = sf::layers;
@@ -53,6 +55,26 @@ TEST_CASE("layers: the same parameters, initial values and outputs as torch::nn"
     CHECK(torch::equal(theirs->forward(ids), ours->forward(ids)));
 }
 
+TEST_CASE("onednn: rows as a channels-last image, and linear on any input layout and dtype", "[unit][layers]") {
+    auto rows = torch::randn({7, 5});
+    auto image = sf::onednn::rows_as_image(rows);
+    CHECK(image.sizes() == at::IntArrayRef{1, 5, 7, 1});
+    CHECK(image.data_ptr() == rows.data_ptr());  // a view, no copy
+    CHECK(image.is_contiguous(at::MemoryFormat::ChannelsLast));
+    CHECK(torch::equal(sf::onednn::image_as_rows(image), rows));
+
+    auto weight = torch::randn({6, 5});
+    auto bias = torch::randn({6});
+    auto strided = torch::randn({3, 5, 4}).transpose(1, 2);  // [3, 4, 5], not contiguous
+    CHECK(torch::allclose(sf::onednn::linear(strided, weight, bias), torch::linear(strided, weight, bias), 1e-5,
+                          1e-6));
+    CHECK(torch::allclose(sf::onednn::linear(strided, weight), torch::linear(strided, weight), 1e-5, 1e-6));
+    auto as_double = strided.to(torch::kFloat64);
+    CHECK_FALSE(sf::onednn::applies(as_double));
+    CHECK(torch::equal(sf::onednn::linear(as_double, weight.to(torch::kFloat64)),
+                       torch::linear(as_double, weight.to(torch::kFloat64))));
+}
+
 TEST_CASE("layers: SkipInit draws no random numbers, nests, and ends with its scope", "[unit][layers]") {
     torch::manual_seed(1);
     const auto expected = torch::randn({8});
@@ -80,8 +102,7 @@ TEST_CASE("layers: SkipInit draws no random numbers, nests, and ends with its sc
 
 TEST_CASE("load_module: converted copies release the file's pages, which still read back the same",
           "[unit][layers][load]") {
-    const auto dir = std::filesystem::temp_directory_path() / ("sfumato_test_layers_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
+    const auto dir = sf::test::test_dir("layers");
     const auto path = dir / "linear.safetensors";
     torch::manual_seed(5);
     // 512 x 512 fp16 is 512 KiB: many whole pages to drop.
