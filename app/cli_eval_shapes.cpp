@@ -79,8 +79,9 @@ int cmd_eval_shapes(const Args& args) {
     if (args.has("img2img")) {
         auto checks = train::evaluate_img2img(*pipeline, {0.3, 0.9}, std::max(4, o.count / 4), 5.0, o.steps, o.seed);
         for (const auto& c : checks) {
-            std::printf("img2img strength %.1f: %d images, kept reference shape+position %.3f, followed new caption %.3f\n",
-                        c.strength, c.images, c.kept, c.followed);
+            std::printf("img2img strength %.1f: %d images, kept reference shape+position %.3f (position %.3f), "
+                        "followed new caption %.3f\n",
+                        c.strength, c.images, c.kept, c.kept_position, c.followed);
         }
     }
     return 0;

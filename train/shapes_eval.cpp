@@ -148,12 +148,14 @@ std::vector<Img2ImgCheck> evaluate_img2img(Pipeline& pipeline, const std::vector
             r.strength = row.strength;
             auto d = shapes::detect(as_mat(generate(pipeline, r)));
             row.kept += d.found && d.shape == ref.shape && d.position == ref.position;
+            row.kept_position += d.found && d.position == ref.position;
             row.followed += shapes::score(asked, d).all();
             row.images += 1;
         }
     }
     for (auto& row : rows) {
         row.kept /= std::max(1, row.images);
+        row.kept_position /= std::max(1, row.images);
         row.followed /= std::max(1, row.images);
     }
     return rows;

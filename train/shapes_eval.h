@@ -37,8 +37,9 @@ std::vector<Adherence> evaluate_shapes(Pipeline& pipeline, const EvalOptions& op
 struct Img2ImgCheck {
     double strength = 0;
     int images = 0;
-    double kept = 0;
-    double followed = 0;
+    double kept = 0;           ///< the reference's shape and position both read back
+    double kept_position = 0;  ///< the reference's position read back, whatever the shape
+    double followed = 0;       ///< everything the new caption names read back
 };
 std::vector<Img2ImgCheck> evaluate_img2img(Pipeline& pipeline, const std::vector<double>& strengths, int count,
                                            double cfg, int steps, int64_t seed);

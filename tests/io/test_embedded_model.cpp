@@ -24,10 +24,12 @@ using sf::test::fresh_dir;
 namespace {
 
 // Below what eval-shapes measured on the shipped model with these captions and seeds (MODEL_CARD.md: position
-// 1.000, overall 0.778 at guidance 7; img2img followed 0.917 at strength 0.9), by two or more pictures in
-// eighteen, so other CPUs' rounding may move a picture or two but a broken model or pipeline fails.
+// 1.000, overall 0.944 at guidance 7; img2img here: followed 1.000 at strength 0.9, kept the position 0.75 at 0.3),
+// by two or more pictures in eighteen, so other CPUs' rounding may move a picture or two but a broken model
+// or pipeline fails.
 constexpr double kMinPositionAdherence = 0.85;
-constexpr double kMinOverallAdherence = 0.65;
+constexpr double kMinOverallAdherence = 0.8;
+constexpr double kMinImg2ImgKeptPosition = 0.5;
 constexpr double kMinImg2ImgFollowed = 0.6;
 
 fs::path embedded_model() {
@@ -115,18 +117,23 @@ TEST_CASE("embedded model: draws what Shapes captions ask for, better with guida
     CHECK(rows[1].overall > rows[0].overall);
 }
 
-// The issue also asks that strength 0.3 keeps the reference's shape and position: with a caption naming
-// another shape, colour and place at guidance 7 this model does not (1 of 12 in eval-shapes, 0 of 8 here; MODEL_CARD.md explains), so
-// only the part it does is asserted.
-TEST_CASE("embedded model: img2img follows a new prompt at strength 0.9 more than at 0.3", "[unit][embedded]") {
+// The issue also asks that strength 0.3 keeps the reference's shape and position: with a caption naming another
+// shape, colour and place this model redraws the shape the caption names and keeps the place only more often than
+// not (6 of 8 here, 7 of 12 in eval-shapes; MODEL_CARD.md explains), so that much is asserted at 0.3.
+TEST_CASE("embedded model: img2img keeps the reference's place more at strength 0.3, follows a new prompt at 0.9",
+          "[unit][embedded]") {
     if (!fs::exists(embedded_model())) {
         SKIP("embedded model not found at " << embedded_model());
     }
     auto pipeline = sf::Pipeline::load(embedded_model(), {});
     auto checks = sf::train::evaluate_img2img(*pipeline, {0.3, 0.9}, 8, 7.0, 20, 1000);
     REQUIRE(checks.size() == 2);
-    UNSCOPED_INFO("strength 0.3: kept " << checks[0].kept << ", followed " << checks[0].followed);
-    UNSCOPED_INFO("strength 0.9: kept " << checks[1].kept << ", followed " << checks[1].followed);
+    for (const auto& c : checks) {
+        UNSCOPED_INFO("strength " << c.strength << ": kept " << c.kept << " (position " << c.kept_position
+                                  << "), followed " << c.followed);
+    }
+    CHECK(checks[0].kept_position >= kMinImg2ImgKeptPosition);
+    CHECK(checks[0].kept_position > checks[1].kept_position);
     CHECK(checks[1].followed >= kMinImg2ImgFollowed);
     CHECK(checks[1].followed > checks[0].followed);
 }
