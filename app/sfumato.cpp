@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
     QApplication app(argc, argv);
     QApplication::setApplicationName("Sfumato");
     QApplication::setOrganizationName("Sfumato");
-    sf::init_threads();
+    sf::init_runtime();
     QSettings store;
     const sf::ui::Settings settings = sf::ui::Settings::load(store);
     sf::ui::MainWindow window(sf::make_pipeline_runner(), settings);

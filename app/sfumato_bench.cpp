@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
             sf::set_log_level(sf::LogLevel::debug);
         }
     }
-    sf::init_threads();
+    sf::init_runtime();
     sf::bench::BenchEnv env;
     env.program = "sfumato-bench";
     env.child_prefix = {sf::cli::executable_path().string()};

@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
             sf::set_log_level(sf::LogLevel::debug);
         }
     }
-    sf::init_threads();
+    sf::init_runtime();
     for (const auto& c : kCommands) {
         if (c.name == std::string(argv[1])) {
             try {

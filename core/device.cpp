@@ -3,15 +3,17 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/host_memory.h"
 
 namespace sf {
 
-int init_threads() {
+int init_runtime() {
     int cores = static_cast<int>(std::thread::hardware_concurrency());
     if (cores < 1) {
         cores = 1;
     }
     torch::set_num_threads(cores);
+    host_memory::install();
     return cores;
 }
 

@@ -7,9 +7,10 @@
 
 namespace sf {
 
-/// Sets libtorch's intra-op thread count to the machine's cores (libtorch defaults to one thread in
-/// some builds). Call once at start-up, before any model work. Returns the count set.
-int init_threads();
+/// Start-up for model work, once, before any: sets libtorch's intra-op thread count to the machine's cores
+/// (libtorch defaults to one thread in some builds) and installs the host memory cache
+/// (core/host_memory.h). Returns the thread count set.
+int init_runtime();
 
 /// Where and in what precision a model runs.
 struct DeviceChoice {

@@ -10,6 +10,7 @@
 #include "core/checkpoint/load.h"
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/host_memory.h"
 #include "core/log.h"
 #include "core/models/clip.h"
 #include "core/models/latent_preview.h"
@@ -408,7 +409,8 @@ std::shared_ptr<Pipeline> PipelineCache::get(const std::filesystem::path& path, 
         current_->device().dtype == device.dtype) {
         return current_;
     }
-    current_.reset();  // unload the old model before loading the new one
+    current_.reset();        // unload the old model before loading the new one,
+    host_memory::release();  // and free the buffers its steps left cached
     current_ = Pipeline::load(path, device);
     return current_;
 }
@@ -416,6 +418,7 @@ std::shared_ptr<Pipeline> PipelineCache::get(const std::filesystem::path& path, 
 void PipelineCache::clear() {
     std::lock_guard lock(mutex_);
     current_.reset();
+    host_memory::release();
 }
 
 int model_default_size(const Checkpoint& ckpt) {

@@ -9,7 +9,7 @@ namespace {
 class TorchSetup : public Catch::EventListenerBase {
 public:
     using Catch::EventListenerBase::EventListenerBase;
-    void testRunStarting(Catch::TestRunInfo const&) override { sf::init_threads(); }
+    void testRunStarting(Catch::TestRunInfo const&) override { sf::init_runtime(); }
 };
 
 }  // namespace
