@@ -295,7 +295,7 @@ void run_unet_stage(const StageOptions& o, Report& report) {
         // The live TAESD preview at this size (its cost does not depend on the weights) against the step.
         VaeBenchOptions tb;
         tb.device = o.device.device;
-        tb.dtype = o.device.dtype;
+        tb.dtype = o.device.device.is_cpu() ? taesd::cpu_preview_dtype() : o.device.dtype;  // as the app's preview
         tb.sizes = {st.image_size};
         tb.warmup = 1;
         tb.runs = 3;
@@ -593,7 +593,8 @@ void run_pipeline_stage(const StageOptions& o, Report& report) {
         if (decoder.empty()) {
             throw UsageError("--taesd: no *decoder*.safetensors in '" + o.taesd_dir.string() + "'");
         }
-        auto taesd = taesd::TAESD::load(encoder, decoder, o.device.device, torch::kFloat32);
+        const auto dtype = o.device.device.is_cpu() ? taesd::cpu_preview_dtype() : torch::kFloat32;  // as the app
+        auto taesd = taesd::TAESD::load(encoder, decoder, o.device.device, dtype);
         const double scale = pipe->family_name().find("SDXL") != std::string::npos ? 0.13025 : 0.18215;
         auto raw = (latent / scale).to(o.device.device);
         const double taesd_s = mean_time([&] {

@@ -60,7 +60,8 @@ private:
             }
             try {
                 if (item.decoder != m_loaded) {
-                    m_taesd = sf::taesd::TAESD::load({}, std::filesystem::path(item.decoder.toStdString()));
+                    m_taesd = sf::taesd::TAESD::load({}, std::filesystem::path(item.decoder.toStdString()),
+                                                     torch::kCPU, sf::taesd::cpu_preview_dtype());
                     m_loaded = item.decoder;
                 }
                 torch::NoGradGuard no_grad;

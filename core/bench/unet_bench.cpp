@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <limits>
 
+#include "core/models/layers.h"
+
 namespace sf::bench {
 namespace {
 
@@ -75,11 +77,7 @@ UNetBenchResult bench_unet(const UNetBenchOptions& o) {
     fill_random(*model);
     model->to(o.device, o.dtype);
     if (o.channels_last) {
-        for (auto& p : model->parameters()) {
-            if (p.dim() == 4) {
-                p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
-            }
-        }
+        layers::use_channels_last(*model);
     }
     result.fill_s = since(t0);
     for (const auto& p : model->parameters()) {

@@ -71,11 +71,12 @@ std::vector<BenchResult> bench_vae(const VaeBenchOptions& o) {
         auto decoder = taesd::make_decoder(tc);
         decoder->to(o.device, o.dtype);
         decoder->eval();
+        taesd::TAESD taesd(tc, nullptr, decoder);  // as loaded: channels-last on the CPU
         for (int64_t size : o.sizes) {
             const int64_t h = size / 8;
             auto latent = torch::randn({1, tc.latent_channels, h, h}, options);
             results.push_back(time_it("taesd_decode " + std::to_string(size) + "x" + std::to_string(size), size,
-                                      taesd::decode_flops(tc, h, h), o, [&] { return decoder->forward(latent); }));
+                                      taesd::decode_flops(tc, h, h), o, [&] { return taesd.decode(latent); }));
         }
     }
     return results;

@@ -104,4 +104,13 @@ EmbeddingImpl::EmbeddingImpl(int64_t count, int64_t dim) {
 
 torch::Tensor EmbeddingImpl::forward(const torch::Tensor& ids) { return torch::embedding(weight, ids); }
 
+void use_channels_last(torch::nn::Module& module) {
+    torch::NoGradGuard no_grad;
+    for (auto& p : module.parameters()) {
+        if (p.dim() == 4) {
+            p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+        }
+    }
+}
+
 }  // namespace sf::layers

@@ -83,4 +83,8 @@ public:
 };
 TORCH_MODULE(Embedding);
 
+/// Makes every 4-d parameter of `module` (convolution weights) channels-last, in place. Convolutions then
+/// run channels-last on channels-last input, so oneDNN reorders neither weights' layout nor activations.
+void use_channels_last(torch::nn::Module& module);
+
 }  // namespace sf::layers

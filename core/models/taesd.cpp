@@ -20,6 +20,17 @@ nn::Upsample upsample2() {
     return nn::Upsample(nn::UpsampleOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest));
 }
 
+/// `half` on `x` in the weights' dtype and device (channels-last on the CPU, as the weights), returned
+/// contiguous in x's dtype.
+torch::Tensor run(nn::Sequential& half, const torch::Tensor& x) {
+    const auto weight = half->parameters().front();
+    auto input = x.to(weight.device(), weight.scalar_type());
+    if (input.is_cpu()) {
+        input = input.contiguous(at::MemoryFormat::ChannelsLast);
+    }
+    return half->forward(input).to(x.scalar_type()).contiguous();
+}
+
 }  // namespace
 
 TAESDConfig infer_taesd_config(const Checkpoint& ckpt, const std::string& prefix) {
@@ -95,33 +106,43 @@ nn::Sequential make_decoder(const TAESDConfig& c) {
     return s;
 }
 
+TAESD::TAESD(TAESDConfig config, torch::nn::Sequential encoder, torch::nn::Sequential decoder)
+    : config_(config), encoder_(std::move(encoder)), decoder_(std::move(decoder)) {
+    for (auto* half : {&encoder_, &decoder_}) {
+        if (!half->is_empty() && (*half)->parameters().front().is_cpu()) {
+            layers::use_channels_last(**half);
+        }
+    }
+}
+
 TAESD TAESD::load(const Checkpoint* encoder_ckpt, const Checkpoint* decoder_ckpt, torch::Device device,
                   torch::Dtype dtype, const std::string& prefix) {
     if (!encoder_ckpt && !decoder_ckpt) {
         throw Error("TAESD: neither an encoder nor a decoder given");
     }
-    TAESD t;
+    TAESDConfig config;
+    nn::Sequential encoder{nullptr}, decoder{nullptr};
     LoadOptions options{.device = device, .dtype = dtype, .ignore = {}};
     layers::SkipInit skip_init;  // each half is loaded right after it is built
     if (encoder_ckpt) {
-        t.config_ = infer_taesd_config(*encoder_ckpt, prefix);
-        t.encoder_ = make_encoder(t.config_);
-        load_module(*t.encoder_, *encoder_ckpt, prefix, options);
-        t.encoder_->eval();
+        config = infer_taesd_config(*encoder_ckpt, prefix);
+        encoder = make_encoder(config);
+        load_module(*encoder, *encoder_ckpt, prefix, options);
+        encoder->eval();
     }
     if (decoder_ckpt) {
         const auto dc = infer_taesd_config(*decoder_ckpt, prefix);
-        if (encoder_ckpt && dc.latent_channels != t.config_.latent_channels) {
+        if (encoder_ckpt && dc.latent_channels != config.latent_channels) {
             throw Error("TAESD: encoder '" + encoder_ckpt->path().string() + "' has " +
-                        std::to_string(t.config_.latent_channels) + " latent channels, decoder '" +
+                        std::to_string(config.latent_channels) + " latent channels, decoder '" +
                         decoder_ckpt->path().string() + "' " + std::to_string(dc.latent_channels));
         }
-        t.config_ = dc;
-        t.decoder_ = make_decoder(t.config_);
-        load_module(*t.decoder_, *decoder_ckpt, prefix, options);
-        t.decoder_->eval();
+        config = dc;
+        decoder = make_decoder(config);
+        load_module(*decoder, *decoder_ckpt, prefix, options);
+        decoder->eval();
     }
-    return t;
+    return TAESD(config, encoder, decoder);
 }
 
 TAESD TAESD::load(const std::filesystem::path& encoder_path, const std::filesystem::path& decoder_path,
@@ -141,14 +162,23 @@ torch::Tensor TAESD::encode(const torch::Tensor& image) {
     if (encoder_.is_empty()) {
         throw Error("TAESD: no encoder loaded");
     }
-    return encoder_->forward(image);
+    return run(encoder_, image);
 }
 
 torch::Tensor TAESD::decode(const torch::Tensor& latent) {
     if (decoder_.is_empty()) {
         throw Error("TAESD: no decoder loaded");
     }
-    return decoder_->forward(latent);
+    return run(decoder_, latent);
+}
+
+torch::Dtype cpu_preview_dtype() {
+#if defined(__x86_64__) || defined(__i386__)
+    static const bool native_bf16 = at::hasMKLDNN() && __builtin_cpu_supports("avx512bf16");
+    return native_bf16 ? torch::kBFloat16 : torch::kFloat32;
+#else
+    return torch::kFloat32;
+#endif
 }
 
 torch::Tensor scale_latents(const torch::Tensor& x) { return (x / (2 * 3) + 0.5).clamp(0, 1); }

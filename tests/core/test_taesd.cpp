@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/checkpoint/checkpoint.h"
+#include "core/device.h"
 #include "core/models/taesd.h"
 #include "tests/support/conformance.h"
 
@@ -73,6 +74,22 @@ TEST_CASE("taesd conformance: real weights round trip on a photo", "[conformance
                     run.check(c, "psnr_db", torch::tensor(ours, torch::kDouble), torch::tensor(ref, torch::kDouble),
                               psnr_tol);
                 }
+                // The live preview's dtype on this CPU (bfloat16 where native) stays close to the reference
+                // decode: its error is well below TAESD's own (the reference decode is 27.7 dB from the photo,
+                // the bf16 preview 33.7 dB from the reference decode on the development machine), and it is
+                // as far from the photo as the reference decode, within half a dB.
+                auto preview = sf::taesd::TAESD::load(nullptr, dec, torch::kCPU, sf::taesd::cpu_preview_dtype())
+                                   .decode(c.output("latent").to(torch::kFloat32));
+                const auto ref_decoded = c.output("decoded").to(torch::kFloat32);
+                const double mean_err = (preview - ref_decoded).abs().mean().item<double>();
+                const double preview_db = psnr(preview, ref_decoded.clamp(0, 1));
+                std::cout << "taesd " << c.name << ": preview in " << sf::dtype_name(sf::taesd::cpu_preview_dtype())
+                          << ": mean error " << mean_err << ", " << preview_db << " dB against the reference decode, "
+                          << psnr(preview, image) << " dB against the photo\n";
+                CHECK(preview.scalar_type() == torch::kFloat32);
+                CHECK(mean_err < 6.0 / 255);
+                CHECK(preview_db > 30.0);
+                CHECK(psnr(preview, image) > psnr(ref_decoded, image) - 0.5);
             }
         } catch (const std::exception& e) {
             run.fail(c, e.what());
@@ -101,6 +118,24 @@ TEST_CASE("taesd config inferred from encoder and decoder files", "[unit][taesd]
         }
         CHECK(keys.size() == ckpt->size());
     }
+}
+
+TEST_CASE("taesd: channels-last on the CPU computes the plain layout's result", "[unit][taesd]") {
+    c10::InferenceMode inference;
+    torch::manual_seed(11);
+    const auto config = sf::taesd::TAESDConfig::sd();
+    auto decoder = sf::taesd::make_decoder(config);
+    auto latent = torch::randn({1, 4, 8, 6});
+    auto plain = decoder->forward(latent);  // NCHW weights, NCHW input
+    sf::taesd::TAESD taesd(config, nullptr, decoder);
+    CHECK(decoder->named_parameters()["1.weight"].is_contiguous(at::MemoryFormat::ChannelsLast));
+    auto ours = taesd.decode(latent);
+    CHECK(ours.is_contiguous());
+    CHECK(torch::allclose(ours, plain, 1e-4, 1e-6));
+    // Input of another dtype is computed in the weights' and returned in its own.
+    auto as_double = taesd.decode(latent.to(torch::kDouble));
+    CHECK(as_double.scalar_type() == torch::kDouble);
+    CHECK(torch::allclose(as_double.to(torch::kFloat32), plain, 1e-4, 1e-6));
 }
 
 TEST_CASE("taesd variants: 4 and 16 channel layouts without pool", "[unit][taesd]") {
