@@ -1,6 +1,7 @@
 #include "core/host_memory.h"
 
 #include <c10/core/CPUAllocator.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,9 +31,23 @@ std::size_t default_limit() {
     return std::min<std::size_t>(physical / 8, std::size_t{4} << 30);
 }
 
+/// Blocks of this size and more are aligned to it and asked to be backed by transparent huge pages: a first
+/// touch then faults in 2 MiB at a time instead of 4 KiB, which is what makes converting a checkpoint's
+/// weights to fp32 (4.3 GB of new memory for SD1.5) and a model's first step fast on a VM.
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
+
 void* allocate_block(std::size_t size) {
     void* base = nullptr;
-    return posix_memalign(&base, kHeader, kHeader + size) == 0 ? base : nullptr;
+    const std::size_t alignment = size >= kHugePage ? kHugePage : kHeader;
+    if (posix_memalign(&base, alignment, kHeader + size) != 0) {
+        return nullptr;
+    }
+#ifdef MADV_HUGEPAGE
+    if (size >= kHugePage) {
+        madvise(base, (kHeader + size) / kHugePage * kHugePage, MADV_HUGEPAGE);  // a hint: failure is harmless
+    }
+#endif
+    return base;
 }
 
 struct Block {
