@@ -254,6 +254,7 @@ void run_unet_stage(const StageOptions& o, Report& report) {
     b.repeats = o.repeats;
     b.device = o.device.device;
     b.dtype = o.device.dtype;
+    b.channels_last = b.device.is_cpu() && b.dtype == torch::kFloat32;  // as Pipeline::load runs the UNet
     std::vector<uint64_t> rss;  // peak RSS after each progress report: "building", then one per size
     b.progress = [&](const std::string& text) {
         rss.push_back(peak_rss_bytes());

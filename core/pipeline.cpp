@@ -205,7 +205,11 @@ std::shared_ptr<Pipeline> Pipeline::load(const std::filesystem::path& path, Devi
     if (norm_groups != 32) {
         set_norm_groups(*impl->unet, norm_groups, "UNet of '" + path.string() + "'");
     }
-    load_module(*impl->unet, ckpt, "model.diffusion_model.", options);
+    // On the CPU in fp32 the UNet runs channels-last: oneDNN then reorders neither activations nor weights'
+    // layout around each convolution (an SD1.5 CFG step at 256²: 1.64 s instead of 1.89 s).
+    LoadOptions unet_options = options;
+    unet_options.channels_last = device.device.is_cpu() && device.dtype == torch::kFloat32;
+    load_module(*impl->unet, ckpt, "model.diffusion_model.", unet_options);
     impl->unet->eval();
     impl->prediction = sampling::Prediction::eps;
     if (family.family == Family::sd2 && unet::detect_prediction(path, impl->unet) == unet::Prediction::v) {

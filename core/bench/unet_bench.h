@@ -24,9 +24,8 @@ struct UNetBenchOptions {
     int64_t batch = 2;  ///< 2 = one CFG step (cond + uncond in one batch)
     torch::Device device = torch::kCPU;
     torch::Dtype dtype = torch::kFloat32;
-    /// Run convolutions in channels_last memory format. On the CPU with libtorch 1.13 it was slower before
-    /// the host memory cache (22 s vs 14 s per 256² step); with it, 1.64 s vs 1.89 s on the development
-    /// machine. The UNet still runs NCHW in the pipeline (TAESD runs channels-last); kept here to measure.
+    /// Run convolutions in channels_last memory format, as Pipeline::load does on the CPU in fp32 (sfumato-cli
+    /// bench sets it so). Before the host memory cache it was slower there (22 s vs 14 s per 256² step).
     bool channels_last = false;
     /// Called with a line of progress ("building", "256: 2.91 s", ...); may be empty.
     std::function<void(const std::string&)> progress;

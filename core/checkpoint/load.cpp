@@ -62,7 +62,10 @@ void load_module(torch::nn::Module& module, const Checkpoint& ckpt, const std::s
         // never took memory), and when file dtype and target match on the CPU the parameter views the
         // memory-mapped file without a copy. When it is a copy (another dtype or device), the file's pages are
         // dropped at once, so loading holds the file and its converted copy only one tensor at a time.
-        torch::Tensor loaded = src.to(options.device, dtype);
+        torch::Tensor loaded =
+            options.channels_last && src.dim() == 4
+                ? src.to(options.device, dtype, false, false, at::MemoryFormat::ChannelsLast)
+                : src.to(options.device, dtype);
         const bool copied = !loaded.is_alias_of(src);
         src.reset();
         dst.set_data(loaded);

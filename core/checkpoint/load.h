@@ -23,6 +23,9 @@ struct LoadOptions {
     /// Floating-point parameters are converted to this dtype (integer buffers keep theirs).
     torch::Dtype dtype = torch::kFloat32;
     KeyFilter ignore = ignore_known_extras;
+    /// Convolution weights (4-d tensors) are loaded channels-last, in the same pass as the dtype conversion
+    /// (a copy even where the file's dtype matches). For models run channels-last on the CPU.
+    bool channels_last = false;
 };
 
 /// Replaces every parameter and buffer of `module` with the tensor `prefix + name` of `ckpt`, converted to

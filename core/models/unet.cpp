@@ -489,6 +489,10 @@ torch::Tensor UNetModelImpl::forward(const torch::Tensor& x, const torch::Tensor
     std::vector<torch::Tensor> skips;
     skips.reserve(inputs_.size());
     auto h = x.to(dtype);
+    const auto conv_in = inputs_.front()->parameters().front();  // input_blocks.0.0.weight
+    if (conv_in.is_cpu() && conv_in.is_contiguous(at::MemoryFormat::ChannelsLast)) {
+        h = h.contiguous(at::MemoryFormat::ChannelsLast);  // weights loaded channels-last: run so throughout
+    }
     for (auto& block : inputs_) {
         h = block->forward(h, emb, ctx);
         skips.push_back(h);
@@ -508,7 +512,7 @@ torch::Tensor UNetModelImpl::forward(const torch::Tensor& x, const torch::Tensor
         skips.pop_back();
         h = block->forward(h, emb, ctx);
     }
-    h = out->forward(h);
+    h = out->forward(h).contiguous();
     if (trace) {
         trace->output_blocks_s = seconds_since(t0);
     }

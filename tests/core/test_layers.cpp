@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "core/checkpoint/checkpoint.h"
+#include "core/device.h"
 #include "core/checkpoint/load.h"
 #include "core/checkpoint/safetensors.h"
 #include "core/models/layers.h"
@@ -126,6 +127,31 @@ TEST_CASE("load_module: converted copies release the file's pages, which still r
         torch::NoGradGuard no_grad;
         CHECK(torch::allclose(as_float->forward(x),
                               torch::linear(x, weight.to(torch::kFloat32), bias.to(torch::kFloat32)), 1e-5, 1e-5));
+    }
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("load_module: channels_last loads convolution weights channels-last, in either dtype",
+          "[unit][layers][load]") {
+    const auto dir = sf::test::test_dir("layers_cl");
+    const auto path = dir / "conv.safetensors";
+    torch::manual_seed(6);
+    const auto weight = torch::randn({16, 8, 3, 3});
+    const auto bias = torch::randn({16});
+    sf::write_safetensors(path, {{"conv.weight", weight}, {"conv.bias", bias}});
+    {
+        const auto ckpt = sf::Checkpoint::open(path);
+        layers::SkipInit skip;
+        auto options = torch::nn::Conv2dOptions(8, 16, 3).padding(1);
+        for (auto dtype : {torch::kFloat32, torch::kFloat64}) {  // the file's dtype (a copy all the same), another
+            INFO(sf::dtype_name(dtype));
+            layers::Conv2d conv(options);
+            sf::load_module(*conv, ckpt, "conv.", {.dtype = dtype, .channels_last = true});
+            CHECK(conv->weight.is_contiguous(at::MemoryFormat::ChannelsLast));
+            CHECK(!conv->weight.is_alias_of(ckpt.get("conv.weight")));
+            CHECK(torch::equal(conv->weight, weight.to(dtype)));
+            CHECK(conv->bias.is_contiguous());
+        }
     }
     std::filesystem::remove_all(dir);
 }
