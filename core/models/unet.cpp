@@ -260,7 +260,7 @@ torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& x, const torch::T
     auto q = split(to_q(x), t);
     auto k = split(to_k(ctx), s);
     auto v = split(to_v(ctx), s);
-    auto o = scaled_dot_product_attention(q, k, v);  // [B, h, T, d]
+    auto o = sf::scaled_dot_product_attention(q, k, v);  // [B, h, T, d]
     o = o.transpose(1, 2).reshape({b, t, -1});       // [B, T, h d]
     return to_out->forward(o);
 }
@@ -485,12 +485,19 @@ torch::Tensor UNetModelImpl::forward(const torch::Tensor& x, const torch::Tensor
         trace->emb = emb;
     }
     const auto ctx = context.to(dtype);
+    // Block times of a traced call: on a GPU the queue is drained at each boundary, so they are real times.
+    auto sync = [&] {
+        if (trace && x.is_cuda()) {
+            torch::cuda::synchronize(x.device().index());
+        }
+    };
+    sync();
     auto t0 = std::chrono::steady_clock::now();
     std::vector<torch::Tensor> skips;
     skips.reserve(inputs_.size());
     auto h = x.to(dtype);
     const auto conv_in = inputs_.front()->parameters().front();  // input_blocks.0.0.weight
-    if (conv_in.is_cpu() && conv_in.is_contiguous(at::MemoryFormat::ChannelsLast)) {
+    if (conv_in.is_contiguous(at::MemoryFormat::ChannelsLast)) {
         h = h.contiguous(at::MemoryFormat::ChannelsLast);  // weights loaded channels-last: run so throughout
     }
     for (auto& block : inputs_) {
@@ -498,11 +505,13 @@ torch::Tensor UNetModelImpl::forward(const torch::Tensor& x, const torch::Tensor
         skips.push_back(h);
     }
     if (trace) {
+        sync();
         trace->input_blocks_s = seconds_since(t0);
         t0 = std::chrono::steady_clock::now();
     }
     h = middle_block->forward(h, emb, ctx);
     if (trace) {
+        sync();
         trace->mid = h;
         trace->middle_block_s = seconds_since(t0);
         t0 = std::chrono::steady_clock::now();
@@ -514,6 +523,7 @@ torch::Tensor UNetModelImpl::forward(const torch::Tensor& x, const torch::Tensor
     }
     h = out->forward(h).contiguous();
     if (trace) {
+        sync();
         trace->output_blocks_s = seconds_since(t0);
     }
     return h;

@@ -129,7 +129,7 @@ AttnBlockImpl::AttnBlockImpl(int64_t channels, bool linear)
 
 torch::Tensor single_head_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
     // [N, T, C] → [N, 1, T, C]: one head, scale C^-0.5.
-    return scaled_dot_product_attention(q.unsqueeze(1), k.unsqueeze(1), v.unsqueeze(1)).squeeze(1);
+    return sf::scaled_dot_product_attention(q.unsqueeze(1), k.unsqueeze(1), v.unsqueeze(1)).squeeze(1);
 }
 
 torch::Tensor AttnBlockImpl::forward(const torch::Tensor& x) {
