@@ -1,5 +1,7 @@
 #include "core/image.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "core/error.h"
@@ -27,6 +29,12 @@ Image image_from_tensor(const torch::Tensor& t) {
 torch::Tensor tensor_from_image(const Image& image) {
     auto t = torch::from_blob(const_cast<uint8_t*>(image.rgb.data()), {image.height, image.width, 3}, torch::kUInt8);
     return t.permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32).div(127.5).sub(1.0);  // [1, 3, H, W]
+}
+
+double psnr(const torch::Tensor& ours, const torch::Tensor& ref, double range) {
+    const auto diff = ours.to(torch::kCPU, torch::kFloat64) - ref.to(torch::kCPU, torch::kFloat64);
+    const double mse = diff.pow(2).mean().item<double>();
+    return 10.0 * std::log10(range * range / std::max(mse, 1e-20));
 }
 
 }  // namespace sf

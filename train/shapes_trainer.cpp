@@ -10,6 +10,7 @@
 #include "core/checkpoint/safetensors.h"
 #include "core/device.h"
 #include "core/error.h"
+#include "core/image.h"
 #include "core/log.h"
 #include "core/models/norm_groups.h"
 #include "core/models/word_tokenizer.h"
@@ -136,7 +137,7 @@ VaeQuality vae_quality(vae::AutoencoderKL& vae_model, const torch::Device& devic
     auto [x, scenes] = render_batch(count, side, rng);
     auto recon = vae_model->decode(vae_model->encode(x.to(device)).mean).clamp(-1, 1).cpu();
     VaeQuality q;
-    q.psnr = 10 * std::log10(4.0 / std::max(1e-12, (recon - x).pow(2).mean().item<double>()));
+    q.psnr = psnr(recon, x, 2.0);
     auto rgb = recon.add(1).mul(127.5).round().to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous();
     int kept = 0;
     for (int i = 0; i < count; ++i) {

@@ -6,6 +6,7 @@
 
 #include "core/checkpoint/checkpoint.h"
 #include "core/device.h"
+#include "core/image.h"
 #include "core/models/taesd.h"
 #include "tests/support/conformance.h"
 
@@ -24,8 +25,7 @@ void split_weights(const sf::test::Case& c, const sf::Checkpoint*& enc, const sf
 }
 
 double psnr(const torch::Tensor& decoded, const torch::Tensor& image) {
-    auto mse = (decoded.clamp(0, 1).to(torch::kDouble) - image.to(torch::kDouble)).pow(2).mean().item<double>();
-    return 10.0 * std::log10(1.0 / mse);
+    return sf::psnr(decoded.clamp(0, 1), image, 1.0);
 }
 
 }  // namespace
