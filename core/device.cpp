@@ -13,6 +13,9 @@ int init_runtime() {
         cores = 1;
     }
     torch::set_num_threads(cores);
+    // float32 on a GPU means float32: no TensorFloat-32 convolutions (libtorch's default lets cuDNN use
+    // them, a 10-bit mantissa). Matrix products already default to full float32.
+    at::globalContext().setAllowTF32CuDNN(false);
     host_memory::install();
     return cores;
 }

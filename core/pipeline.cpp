@@ -22,6 +22,7 @@
 #include "core/models/sdxl_conditioning.h"
 #include "core/models/text_conditioning.h"
 #include "core/models/tokenizer.h"
+#include "core/cuda_graph.h"
 #include "core/models/unet.h"
 #include "core/models/vae.h"
 #include "core/models/word_tokenizer.h"
@@ -49,6 +50,7 @@ struct Pipeline::Impl {
 
     unet::UNetModel unet{nullptr};
     unet::UNetConfig unet_config;
+    std::unique_ptr<GraphedCall> unet_graph;  ///< CUDA graphs of the UNet call (CUDA only, else null)
     sampling::Prediction prediction = sampling::Prediction::eps;
     std::shared_ptr<const sampling::DiscreteSchedule> schedule;
 
@@ -211,6 +213,11 @@ std::shared_ptr<Pipeline> Pipeline::load(const std::filesystem::path& path, Devi
     unet_options.channels_last = device.device.is_cpu() && device.dtype == torch::kFloat32;
     load_module(*impl->unet, ckpt, "model.diffusion_model.", unet_options);
     impl->unet->eval();
+    if (device.device.is_cuda() && GraphedCall::available() && overrides.cuda_graphs) {
+        impl->unet_graph = std::make_unique<GraphedCall>([unet = impl->unet](const std::vector<torch::Tensor>& in) mutable {
+            return unet->forward(in[0], in[1], in[2], in[3]);
+        });
+    }
     impl->prediction = sampling::Prediction::eps;
     if (family.family == Family::sd2 && unet::detect_prediction(path, impl->unet) == unet::Prediction::v) {
         impl->prediction = sampling::Prediction::v;
@@ -355,8 +362,9 @@ Pipeline::Output Pipeline::run_tensors(GenerateRequest& r, JobContext& ctx) {
     }
     sampling::ModelFn model_fn = [&](const torch::Tensor& x_in, const torch::Tensor& t, sampling::Batch which) {
         const bool both = which == sampling::Batch::uncond_cond;
-        auto out = m.unet->forward(x_in.to(m.device.device, dtype), t.to(m.device.device, torch::kFloat32),
-                                   both ? uncond_cond : cond_b, both ? y_both : y_cond);
+        std::vector<torch::Tensor> in{x_in.to(m.device.device, dtype), t.to(m.device.device, torch::kFloat32),
+                                      both ? uncond_cond : cond_b, both ? y_both : y_cond};
+        auto out = m.unet_graph ? (*m.unet_graph)(in) : m.unet->forward(in[0], in[1], in[2], in[3]);
         return out.to(torch::kFloat32);
     };
     sampling::Denoiser denoiser(model_fn, sampling::DenoiserConfig{.prediction = m.prediction, .cfg_scales = scales},

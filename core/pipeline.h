@@ -25,6 +25,9 @@ enum class TextStack { clip_l, open_clip_h, sdxl };
 /// What a file cannot tell about itself (tiny test models); real checkpoints need none of it.
 struct PipelineOptions {
     std::optional<int64_t> text_heads;  ///< text encoder heads (default: metadata `sfumato.text_heads`, else width/64)
+    /// On CUDA (libtorch 2.x), replay each UNet call from a CUDA graph captured on the first step of each
+    /// batch shape (core/cuda_graph.h). Off: every step launches its kernels one by one.
+    bool cuda_graphs = true;
 };
 
 /// A loaded model, ready to generate. Built once per (file, device, dtype) and reused across jobs.

@@ -104,11 +104,12 @@ EmbeddingImpl::EmbeddingImpl(int64_t count, int64_t dim) {
 
 torch::Tensor EmbeddingImpl::forward(const torch::Tensor& ids) { return torch::embedding(weight, ids); }
 
-void use_channels_last(torch::nn::Module& module) {
+void use_channels_last(torch::nn::Module& module, bool channels_last) {
     torch::NoGradGuard no_grad;
+    const auto format = channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
     for (auto& p : module.parameters()) {
         if (p.dim() == 4) {
-            p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+            p.set_data(p.contiguous(format));
         }
     }
 }

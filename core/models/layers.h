@@ -85,6 +85,7 @@ TORCH_MODULE(Embedding);
 
 /// Makes every 4-d parameter of `module` (convolution weights) channels-last, in place. Convolutions then
 /// run channels-last on channels-last input, so oneDNN reorders neither weights' layout nor activations.
-void use_channels_last(torch::nn::Module& module);
+/// With `channels_last` false, makes them plain contiguous (NCHW) again.
+void use_channels_last(torch::nn::Module& module, bool channels_last = true);
 
 }  // namespace sf::layers

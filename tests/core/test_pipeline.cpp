@@ -4,8 +4,10 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 
 #include "core/error.h"
+#include "core/image.h"
 #include "core/pipeline.h"
 #include "core/worker.h"
 #include "tests/support/conformance.h"
@@ -52,6 +54,9 @@ Tolerance tolerance_for(const Case& c, const std::string& output) {
     return t;
 }
 
+/// The issue's bar for a GPU's decoded image in half precision (against the float32 reference image).
+constexpr double kReducedPrecisionPsnrDb = 35.0;
+
 /// The CLIP vocabulary where a user would put it (XDG data dir), since a single file carries none.
 void install_vocabulary() {
     auto text = sf::test::area_dir("text");
@@ -67,12 +72,16 @@ void install_vocabulary() {
     ::setenv("XDG_DATA_HOME", home.c_str(), 1);
 }
 
-}  // namespace
-
-TEST_CASE("pipeline: whole runs of the tiny SD1 checkpoint match the reference loops", "[conformance][pipeline]") {
-    SF_REQUIRE_AREA("pipeline");
+/// Every whole-run case of the pipeline area on `target` (the references' CPU float32 by default). In float16 /
+/// bfloat16 the decoded image is held to a PSNR of kReducedPrecisionPsnrDb against the reference image
+/// instead of the case's tolerances, and the pixels are not compared one by one.
+void pipeline_area(const sf::DeviceChoice& target = {}) {
     install_vocabulary();
     sf::test::AreaRun run("pipeline", "txt2img and img2img runs");
+    const bool reduced = target.dtype != torch::kFloat32;
+    if (!target.device.is_cpu() || reduced) {
+        run.set_target(target);
+    }
     std::map<std::filesystem::path, std::shared_ptr<sf::Pipeline>> loaded;
     for (const auto& c : sf::test::load_cases("pipeline")) {
         const auto& cfg = c.config;
@@ -87,7 +96,7 @@ TEST_CASE("pipeline: whole runs of the tiny SD1 checkpoint match the reference l
                 if (const auto* te = cfg.find("text_encoder")) {
                     options.text_heads = te->get("heads", int64_t{0});
                 }
-                pipeline = sf::Pipeline::load(c.weights[0], {}, options);
+                pipeline = sf::Pipeline::load(c.weights[0], target, options);
             }
             sf::GenerateRequest r;
             r.prompt = cfg.get("prompt", "");
@@ -127,6 +136,13 @@ TEST_CASE("pipeline: whole runs of the tiny SD1 checkpoint match the reference l
             if (c.has_output(steps_name) && !denoised.empty()) {
                 run.check(c, steps_name, torch::stack(denoised), c.output(steps_name), tolerance_for(c, steps_name));
             }
+            if (reduced) {
+                const double db = sf::psnr(out.image.clamp(-1, 1), c.output("image").clamp(-1, 1), 2.0);
+                std::cout << "  pipeline/" << c.name << ": decoded image " << db << " dB from the reference ["
+                          << target.device.str() << " " << sf::dtype_name(target.dtype) << "]\n";
+                CHECK(db >= kReducedPrecisionPsnrDb);
+                continue;
+            }
             // Saved pixels: truncation as the references do; a 1-ulp difference may move a value by one.
             auto u8 = ((out.image + 1) / 2).clamp(0, 1).mul(255).to(torch::kUInt8).permute({0, 2, 3, 1});
             Tolerance one{1.0, 1.0, {}};
@@ -136,6 +152,21 @@ TEST_CASE("pipeline: whole runs of the tiny SD1 checkpoint match the reference l
         }
     }
     CHECK(run.checked() > 0);
+}
+
+}  // namespace
+
+TEST_CASE("pipeline: whole runs of the tiny SD1 checkpoint match the reference loops", "[conformance][pipeline]") {
+    SF_REQUIRE_AREA("pipeline");
+    pipeline_area();
+}
+
+TEST_CASE("pipeline on CUDA in fp32, fp16 and bf16: whole runs of the tiny SD1 checkpoint", "[conformance][gpu][pipeline]") {
+    SF_REQUIRE_CUDA();
+    SF_REQUIRE_AREA("pipeline");
+    for (const auto& target : sf::test::cuda_targets()) {
+        pipeline_area(target);
+    }
 }
 
 TEST_CASE("pipeline: a run is deterministic and cancels within a step", "[conformance][pipeline]") {

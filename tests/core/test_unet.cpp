@@ -13,6 +13,7 @@
 #include "core/bench/unet_bench.h"
 #include "core/checkpoint/checkpoint.h"
 #include "core/checkpoint/load.h"
+#include "core/cuda_graph.h"
 #include "core/error.h"
 #include "core/models/attention.h"
 #include "core/models/prediction.h"
@@ -73,12 +74,14 @@ bool is_unet_case(const sf::test::Case& c) {
     return unet_kwargs(c) && c.has_input("x") && c.has_input("timesteps") && c.has_input("context");
 }
 
-/// Runs one UNet case on `model` and checks every output it has (t_emb, emb, mid, eps / v).
-void run_unet_case(sf::test::AreaRun& run, const sf::test::Case& c, sf::unet::UNetModel& model) {
+/// Runs one UNet case on `model` (on `device`) and checks every output it has (t_emb, emb, mid, eps / v).
+void run_unet_case(sf::test::AreaRun& run, const sf::test::Case& c, sf::unet::UNetModel& model,
+                   const torch::Device& device) {
     torch::NoGradGuard no_grad;
     sf::unet::UNetTrace trace;
-    auto y = c.has_input("y") ? c.input("y") : torch::Tensor();
-    auto out = model->forward(c.input("x"), c.input("timesteps"), c.input("context"), y, &trace);
+    auto y = c.has_input("y") ? c.input("y").to(device) : torch::Tensor();
+    auto out = model->forward(c.input("x").to(device), c.input("timesteps").to(device), c.input("context").to(device),
+                              y, &trace);
     for (const auto& name : c.outputs()) {
         if (name == "t_emb") {
             run.check(c, name, trace.t_emb);
@@ -92,9 +95,14 @@ void run_unet_case(sf::test::AreaRun& run, const sf::test::Case& c, sf::unet::UN
     }
 }
 
-/// Conformance for the UNet cases of an area whose weights are (`detinit`) or are not (file) rebuilt.
-void unet_area(const std::string& area, bool detinit, const std::string& what) {
+/// Conformance for the UNet cases of an area whose weights are (`detinit`) or are not (file) rebuilt, run on
+/// `target` (the references' CPU float32 by default).
+void unet_area(const std::string& area, bool detinit, const std::string& what, const sf::DeviceChoice& target = {}) {
     sf::test::AreaRun run(area, what);
+    const bool moved = !target.device.is_cpu() || target.dtype != torch::kFloat32;
+    if (moved) {
+        run.set_target(target);
+    }
     // Cases sharing weights share one model (the full-size ones take seconds to build and fill).
     std::map<std::string, sf::unet::UNetModel> models;
     for (const auto& c : sf::test::load_cases(area)) {
@@ -121,16 +129,17 @@ void unet_area(const std::string& area, bool detinit, const std::string& what) {
                     config.num_head_channels = from_kwargs.num_head_channels;
                     CHECK(config == from_kwargs);
                     sf::unet::UNetModel model(config);
-                    sf::load_module(*model, ckpt, kPrefix);
+                    sf::load_module(*model, ckpt, kPrefix, sf::LoadOptions{target.device, target.dtype});
                     it = models.emplace(key, model).first;
                 } else {
                     sf::unet::UNetModel model(config);
                     sf::test::detinit_module(*model, kPrefix);
+                    model->to(target.device, target.dtype);
                     it = models.emplace(key, model).first;
                 }
                 it->second->eval();
             }
-            run_unet_case(run, c, it->second);
+            run_unet_case(run, c, it->second, target.device);
         } catch (const std::exception& e) {
             run.fail(c, e.what());
         }
@@ -169,6 +178,48 @@ TEST_CASE("UNet full-size SDXL base (detinit weights, ~11 GB) matches the refere
           "[conformance][unet][slow][heavy]") {
     SF_REQUIRE_AREA("sdxl");
     unet_area("sdxl", true, "UNet, full-size SDXL base, detinit");
+}
+
+TEST_CASE("UNet on CUDA in fp32, fp16 and bf16: tiny checkpoints and full-size SD1.5 / SD2.1 (detinit)",
+          "[conformance][gpu][unet]") {
+    SF_REQUIRE_CUDA();
+    SF_REQUIRE_AREA("sd_unet_vae");
+    for (const auto& target : sf::test::cuda_targets()) {
+        unet_area("sd_unet_vae", false, "UNet, tiny SD1/SD2 checkpoints", target);
+        unet_area("sd_unet_vae", true, "UNet, full-size SD1.5/SD2.1, detinit", target);
+    }
+}
+
+TEST_CASE("UNet on CUDA: a step replayed from a CUDA graph equals the eager step", "[gpu][unet]") {
+    SF_REQUIRE_CUDA();
+    if (!sf::GraphedCall::available()) {
+        SKIP("this build has no CUDA graphs (libtorch 1.x or without CUDA)");
+    }
+    torch::NoGradGuard no_grad;
+    const torch::Device cuda(torch::kCUDA, 0);
+    auto c = UNetConfig::sd15();
+    c.model_channels = 64;  // small and quick; every block kind of SD1.5 is still there
+    c.context_dim = 96;
+    sf::unet::UNetModel model(c);
+    model->eval();
+    model->to(cuda, torch::kFloat16);
+    sf::GraphedCall graphed([&](const std::vector<torch::Tensor>& in) { return model->forward(in[0], in[1], in[2]); });
+    auto opts = torch::TensorOptions().device(cuda).dtype(torch::kFloat16);
+    for (int step = 0; step < 3; ++step) {  // new values each step through the same graph
+        auto x = torch::randn({2, 4, 32, 32}, opts);
+        auto t = torch::full({2}, 999.0 - 300 * step, torch::TensorOptions().device(cuda));
+        auto ctx = torch::randn({2, 77, c.context_dim}, opts);
+        auto eager = model->forward(x, t, ctx);
+        auto replayed = graphed({x, t, ctx});
+        CHECK(replayed.data_ptr() != eager.data_ptr());
+        const double diff = (replayed.to(torch::kFloat32) - eager.to(torch::kFloat32)).abs().max().item<double>();
+        std::cout << "graph replay vs eager, step " << step << ": max abs difference " << diff << '\n';
+        CHECK(diff <= 1e-3);
+    }
+    CHECK(graphed.captures() == 1);
+    graphed({torch::randn({1, 4, 32, 32}, opts), torch::full({1}, 10.0, torch::TensorOptions().device(cuda)),
+             torch::randn({1, 77, c.context_dim}, opts)});
+    CHECK(graphed.captures() == 2);  // a new batch shape captures its own graph
 }
 
 TEST_CASE("SDXL vector conditioning and context assembly match sgm", "[conformance][unet]") {

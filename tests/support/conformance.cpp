@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <limits>
 #include <sstream>
 
 namespace sf::test {
@@ -170,11 +171,36 @@ bool AreaRun::check(const Case& c, const std::string& output, const torch::Tenso
     return check(c, output, ours, c.output(output), c.tolerance.for_output(output));
 }
 
+double reduced_precision_rel_l2(torch::Dtype dtype) {
+    switch (dtype) {
+        case torch::kFloat16: return 1e-2;
+        case torch::kBFloat16: return 4e-2;
+        default: return 0;
+    }
+}
+
+std::vector<DeviceChoice> cuda_targets() {
+    const torch::Device cuda(torch::kCUDA, 0);
+    return {{cuda, torch::kFloat32}, {cuda, torch::kFloat16}, {cuda, torch::kBFloat16}};
+}
+
+void AreaRun::set_target(const DeviceChoice& target) {
+    target_ = target;
+    what_ += " on " + target.device.str() + " " + dtype_name(target.dtype);
+}
+
 bool AreaRun::check(const Case& c, const std::string& label, const torch::Tensor& ours, const torch::Tensor& ref,
-                    const Tolerance& tol) {
+                    const Tolerance& case_tol) {
+    Tolerance tol = case_tol;
+    if (target_ && reduced_precision_rel_l2(target_->dtype) > 0) {
+        tol.rel_l2 = reduced_precision_rel_l2(target_->dtype);
+        tol.max_abs = std::numeric_limits<double>::infinity();
+    }
     auto r = compare(ours, ref, tol, c.area + "/" + c.name + ": " + label);
     if (!r.pass) {
         std::cout << "FAILED " << r.message << '\n';
+    } else if (target_) {
+        std::cout << "  " << r.message << " [" << target_->device.str() << " " << dtype_name(target_->dtype) << "]\n";
     }
     CHECK(r.pass);
     if (!r.pass) {

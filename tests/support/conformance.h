@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/checkpoint/safetensors.h"
+#include "core/device.h"
 #include "core/json.h"
 
 namespace sf::test {
@@ -77,6 +78,10 @@ class AreaRun {
 public:
     AreaRun(std::string area, std::string what);
     ~AreaRun();
+    /// Runs on another device or in another precision than the references' CPU float32: every comparison is
+    /// printed, and in float16 / bfloat16 the relative L2 bound reduced_precision_rel_l2(dtype) replaces the
+    /// case's tolerance (max_abs is not bounded there: one rounding in a large activation can reach it).
+    void set_target(const DeviceChoice& target);
     /// CHECKs one output of a case against its reference with the case's tolerance for that output.
     bool check(const Case& c, const std::string& output, const torch::Tensor& ours);
     /// CHECKs with an explicit reference and tolerance.
@@ -92,8 +97,24 @@ private:
     std::string area_;
     std::string what_;
     std::map<std::string, bool> results_;  // case name → passed
+    std::optional<DeviceChoice> target_;
     std::vector<std::string> skipped_;
 };
+
+/// The relative L2 bound for a model's output computed in `dtype` against the float32 reference: float16
+/// (11-bit significand) 1e-2, bfloat16 (8-bit) 4e-2; float32 0 (use the case's tolerance).
+double reduced_precision_rel_l2(torch::Dtype dtype);
+
+/// The GPU runs of the conformance tests: CUDA in float32, float16 and bfloat16.
+std::vector<DeviceChoice> cuda_targets();
+
+/// SKIPs the current Catch2 test with a visible message when no CUDA device is present.
+#define SF_REQUIRE_CUDA()                                                                                      \
+    do {                                                                                                       \
+        if (!torch::cuda::is_available()) {                                                                    \
+            SKIP("no CUDA device: GPU conformance runs only where libtorch sees one");                        \
+        }                                                                                                      \
+    } while (0)
 
 /// SKIPs the current Catch2 test with a visible message when the area folder is absent.
 #define SF_REQUIRE_AREA(area)                                                                                    \
