@@ -16,6 +16,7 @@
 #include "core/models/latent_preview.h"
 #include "core/models/layers.h"
 #include "core/models/norm_groups.h"
+#include "core/models/onednn.h"
 #include "core/models/open_clip.h"
 #include "core/models/prediction.h"
 #include "core/models/prompt_parser.h"
@@ -208,9 +209,11 @@ std::shared_ptr<Pipeline> Pipeline::load(const std::filesystem::path& path, Devi
         set_norm_groups(*impl->unet, norm_groups, "UNet of '" + path.string() + "'");
     }
     // On the CPU in fp32 the UNet runs channels-last: oneDNN then reorders neither activations nor weights'
-    // layout around each convolution (an SD1.5 CFG step at 256²: 1.64 s instead of 1.89 s).
+    // layout around each convolution (an SD1.5 CFG step at 256²: 1.64 s instead of 1.89 s). Not with a oneDNN
+    // whose channels-last kernels are not trusted (onednn.h).
     LoadOptions unet_options = options;
-    unet_options.channels_last = device.device.is_cpu() && device.dtype == torch::kFloat32;
+    unet_options.channels_last =
+        device.device.is_cpu() && device.dtype == torch::kFloat32 && onednn::channels_last_trusted();
     load_module(*impl->unet, ckpt, "model.diffusion_model.", unet_options);
     impl->unet->eval();
     if (device.device.is_cuda() && GraphedCall::available() && overrides.cuda_graphs) {

@@ -24,9 +24,15 @@ torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, c
         return x.reshape({b, t, heads, d}).transpose(1, 2);  // [B, H, T, D]
     };
 #if TORCH_VERSION_MAJOR >= 2
-    auto out = at::scaled_dot_product_attention(split(q), split(k), split(v), /*attn_mask=*/{},
-                                                /*dropout_p=*/0.0, /*is_causal=*/true);  // [B, H, T, D]
-#else
+    // On a GPU, the fused kernel. On the CPU its causal kernel lands 1.7e-5 (relative L2) from the CLIP-L
+    // emphasis case on libtorch 2.6, beyond the case's 1e-5; the explicit product below is within it, and at
+    // 77 tokens costs nothing.
+    if (!q.is_cpu()) {
+        auto out = at::scaled_dot_product_attention(split(q), split(k), split(v), /*attn_mask=*/{},
+                                                    /*dropout_p=*/0.0, /*is_causal=*/true);  // [B, H, T, D]
+        return out.transpose(1, 2).reshape({b, t, c});
+    }
+#endif
     auto qh = split(q).reshape({b * heads, t, d});  // [B*H, T, D]
     auto kh = split(k).reshape({b * heads, t, d});
     auto vh = split(v).reshape({b * heads, t, d});
@@ -34,7 +40,6 @@ torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, c
     auto scores = torch::baddbmm(mask.expand({b * heads, t, t}), qh, kh.transpose(1, 2), /*beta=*/1.0,
                                  /*alpha=*/1.0 / std::sqrt(static_cast<double>(d)));  // [B*H, T, T]
     auto out = torch::bmm(scores.softmax(-1), vh).reshape({b, heads, t, d});          // [B, H, T, D]
-#endif
     return out.transpose(1, 2).reshape({b, t, c});  // [B, T, C]
 }
 

@@ -85,7 +85,8 @@ TORCH_MODULE(Embedding);
 
 /// Makes every 4-d parameter of `module` (convolution weights) channels-last, in place. Convolutions then
 /// run channels-last on channels-last input, so oneDNN reorders neither weights' layout nor activations.
-/// With `channels_last` false, makes them plain contiguous (NCHW) again.
+/// With `channels_last` false, makes them plain contiguous (NCHW) again. CPU parameters stay NCHW where
+/// oneDNN's channels-last kernels are not trusted (onednn::channels_last_trusted).
 void use_channels_last(torch::nn::Module& module, bool channels_last = true);
 
 }  // namespace sf::layers

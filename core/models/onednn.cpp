@@ -1,9 +1,15 @@
 #include "core/models/onednn.h"
 
+#include <torch/version.h>
+
 namespace sf::onednn {
 
+bool channels_last_trusted() {
+    return TORCH_VERSION_MAJOR < 2;
+}
+
 bool applies(const torch::Tensor& t) {
-    static const bool available = at::hasMKLDNN();
+    static const bool available = channels_last_trusted() && at::hasMKLDNN();
     return available && t.device().is_cpu() && t.scalar_type() == torch::kFloat32;
 }
 

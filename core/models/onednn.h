@@ -9,7 +9,16 @@
 
 namespace sf::onednn {
 
-/// Whether products on `t` take this route: a CPU float32 tensor, in a libtorch built with oneDNN.
+/// Whether this libtorch's oneDNN is one whose channels-last kernels the conformance cases have checked at every
+/// shape the models use: libtorch 1.x, with oneDNN 2.x. libtorch 2.x brings oneDNN 3.x, and Debian 13's
+/// (libtorch 2.6 on oneDNN 3.7.2) computes some channels-last 1x1 convolutions wrongly with more than one
+/// thread on an AVX-512 CPU (its brgconv_1x1 kernel: SD1.5's [256, 320] x [320, 2560] product as a 1x1
+/// convolution, or the 2560 → 1280 skip convolution at 4x4, miss by a relative L2 of 6e-2), while the same
+/// convolutions in NCHW are right. Where this is false, CPU convolutions run NCHW and products stay libtorch's.
+bool channels_last_trusted();
+
+/// Whether products on `t` take this route: a CPU float32 tensor, in a libtorch built with oneDNN whose
+/// channels-last kernels are trusted.
 bool applies(const torch::Tensor& t);
 
 /// Rows [M, K], contiguous, as the channels-last image [1, K, M, 1] (a view).

@@ -91,7 +91,8 @@ private:
 
 /// The dtype live previews decode in on the CPU: bfloat16 where the processor computes it natively
 /// (AVX512-BF16, through oneDNN: a 512² decode in 0.20 s instead of 0.40 s on the development machine, with
-/// errors of about one level of an 8-bit preview), else float32. Final images never use it.
+/// errors of about one level of an 8-bit preview) and oneDNN's channels-last kernels are trusted
+/// (onednn::channels_last_trusted), else float32. Final images never use it.
 torch::Dtype cpu_preview_dtype();
 
 /// clamp(x / (2 * 3) + 0.5, 0, 1): raw latents → [0, 1] (for storing latents as 8-bit images).

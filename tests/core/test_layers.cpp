@@ -1,5 +1,7 @@
 #include <catch2/catch_test_macros.hpp>
 
+#include <array>
+#include <cmath>
 #include <filesystem>
 #include <unistd.h>
 
@@ -74,6 +76,28 @@ TEST_CASE("onednn: rows as a channels-last image, and linear on any input layout
     CHECK_FALSE(sf::onednn::applies(as_double));
     CHECK(torch::equal(sf::onednn::linear(as_double, weight.to(torch::kFloat64)),
                        torch::linear(as_double, weight.to(torch::kFloat64))));
+}
+
+TEST_CASE("onednn: products at the full-size models' shapes equal float64, on every thread the runtime uses",
+          "[unit][layers]") {
+    // Small products can pass where a kernel chosen only for larger ones fails: oneDNN 3.7.2 (Debian 13's
+    // libtorch 2.6) gets [256, 320] x [320, 2560] wrong with 2 threads. These are SD1.5's shapes at a 16x16
+    // latent: feed-forward in and out, cross-attention keys, the middle block.
+    torch::manual_seed(7);
+    auto relative_l2 = [](const torch::Tensor& ours, const torch::Tensor& ref) {
+        return ((ours.to(torch::kFloat64) - ref).norm() / ref.norm()).item<double>();
+    };
+    const std::vector<std::array<int64_t, 3>> shapes{
+        {256, 320, 2560}, {256, 1280, 320}, {77, 768, 320}, {64, 640, 5120}, {16, 1280, 1280}, {256, 320, 2048}};
+    for (const auto& [m, k, n] : shapes) {
+        CAPTURE(m, k, n);
+        auto x = torch::randn({1, m, k});
+        auto w = torch::randn({n, k}) / std::sqrt(static_cast<double>(k));
+        auto b = torch::randn({n});
+        auto ref = torch::linear(x.to(torch::kFloat64), w.to(torch::kFloat64), b.to(torch::kFloat64));
+        CHECK(relative_l2(sf::onednn::linear(x, w, b), ref) < 1e-5);
+        CHECK(relative_l2(sf::onednn::linear(x, w), ref - b.to(torch::kFloat64)) < 1e-5);
+    }
 }
 
 TEST_CASE("layers: SkipInit draws no random numbers, nests, and ends with its scope", "[unit][layers]") {
