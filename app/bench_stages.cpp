@@ -26,6 +26,7 @@
 #include "core/error.h"
 #include "core/image.h"
 #include "core/models/clip.h"
+#include "core/models/onednn.h"
 #include "core/models/taesd.h"
 #include "core/models/unet.h"
 #include "core/models/vae.h"
@@ -267,7 +268,7 @@ void run_unet_stage(const StageOptions& o, Report& report) {
     b.repeats = gpu ? std::max(o.repeats, 20) : o.repeats;  // a GPU step takes milliseconds: a median of many
     b.device = o.device.device;
     b.dtype = o.device.dtype;
-    b.channels_last = b.device.is_cpu() && b.dtype == torch::kFloat32;  // as Pipeline::load runs the UNet
+    b.channels_last = onednn::prefer_channels_last(b.device, b.dtype);  // as Pipeline::load runs the UNet
     b.all_variants = gpu;  // NCHW / channels-last, eager / CUDA graph: which one the pipeline should run
     b.agree_size = gpu && o.family != "sdxl" ? 256 : 0;  // SDXL: a 10 GB float32 copy on the CPU; not worth the minutes
     std::vector<uint64_t> rss;  // peak RSS after each progress report: "building", then one per size

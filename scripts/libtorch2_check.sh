@@ -1,7 +1,8 @@
 #!/bin/bash
 # Builds sfumato_core, sfumato-bench and the core tests against libtorch 2.x (Debian 13's libtorch 2.6, CPU)
 # in a Debian 13 chroot, and runs the core tests there: the libtorch 2.x code paths (at::
-# scaled_dot_product_attention, the 2.3+ allocator interface) against the conformance data, without a GPU.
+# scaled_dot_product_attention, the 2.3+ allocator interface, oneDNN 3.x) against the conformance data, without a
+# GPU.
 # As root on Debian 12; takes about 5 min to set up the chroot once, 20 min to build on 2 cores.
 #
 #   scripts/libtorch2_check.sh [TEST_SPEC]      (default: every core test but [heavy])
@@ -13,7 +14,7 @@ shared=$(cd "$src/.." && pwd)/shared
 spec=${1:-"~[heavy]~[.unet_bench]"}
 if [ ! -x "$root/usr/bin/cmake" ]; then
     command -v debootstrap > /dev/null || apt-get install -y debootstrap
-    debootstrap --variant=minbase --include=g++,cmake,ninja-build,libtorch-dev,libcatch2-dev,ca-certificates \
+    debootstrap --variant=minbase --include=g++,cmake,ninja-build,libtorch-dev,libcatch2-dev,libopenblas0-openmp,ca-certificates \
         trixie "$root" http://deb.debian.org/debian
 fi
 mkdir -p "$root/src" "$root/shared" "$root/proc"

@@ -8,6 +8,10 @@ bool channels_last_trusted() {
     return TORCH_VERSION_MAJOR < 2;
 }
 
+bool prefer_channels_last(const torch::Device& device, torch::Dtype dtype) {
+    return device.is_cpu() && dtype == torch::kFloat32 && channels_last_trusted();
+}
+
 bool applies(const torch::Tensor& t) {
     static const bool available = channels_last_trusted() && at::hasMKLDNN();
     return available && t.device().is_cpu() && t.scalar_type() == torch::kFloat32;

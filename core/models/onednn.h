@@ -17,6 +17,10 @@ namespace sf::onednn {
 /// convolutions in NCHW are right. Where this is false, CPU convolutions run NCHW and products stay libtorch's.
 bool channels_last_trusted();
 
+/// Whether a model on `device` in `dtype` should run its convolutions channels-last: on the CPU in float32, where
+/// oneDNN then reorders neither activations nor weights around each convolution, and its kernels are trusted.
+bool prefer_channels_last(const torch::Device& device, torch::Dtype dtype);
+
 /// Whether products on `t` take this route: a CPU float32 tensor, in a libtorch built with oneDNN whose
 /// channels-last kernels are trusted.
 bool applies(const torch::Tensor& t);
