@@ -59,13 +59,12 @@ Conv2dImpl::Conv2dImpl(torch::nn::Conv2dOptions o) : options(std::move(o)) {
 
 torch::Tensor Conv2dImpl::forward(const torch::Tensor& x) {
     const auto& padding = *get_if<torch::ExpandingArray<2>>(&options.padding());
-    if (x.is_cpu() && !onednn::channels_last_trusted()) {
-        // NCHW in and out: activations turn channels-last on their own (a transformer's tokens reshaped back
-        // to an image are a channels-last view), and libtorch follows the input's layout into the kernel.
-        return torch::conv2d(x.contiguous(), weight.contiguous(), bias, *options.stride(), *padding,
-                             *options.dilation(), options.groups());
-    }
-    return torch::conv2d(x, weight, bias, *options.stride(), *padding, *options.dilation(), options.groups());
+    // Where oneDNN's channels-last kernels are not trusted, NCHW in and out on the CPU: activations turn
+    // channels-last on their own (a transformer's tokens reshaped back to an image are a channels-last view), and
+    // libtorch follows the input's layout into the kernel.
+    const bool nchw = !onednn::channels_last_trusted() && x.is_cpu();
+    return torch::conv2d(nchw ? x.contiguous() : x, nchw ? weight.contiguous() : weight, bias, *options.stride(),
+                         *padding, *options.dilation(), options.groups());
 }
 
 LinearImpl::LinearImpl(torch::nn::LinearOptions o) : options(std::move(o)) {
@@ -114,7 +113,10 @@ void use_channels_last(torch::nn::Module& module, bool channels_last) {
     torch::NoGradGuard no_grad;
     const auto format = channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
     for (auto& p : module.parameters()) {
-        if (p.dim() == 4 && !(channels_last && p.is_cpu() && !onednn::channels_last_trusted())) {
+        if (channels_last && p.is_cpu() && !onednn::channels_last_trusted()) {
+            continue;  // stays NCHW
+        }
+        if (p.dim() == 4) {
             p.set_data(p.contiguous(format));
         }
     }

@@ -1,12 +1,6 @@
 #include "core/models/onednn.h"
 
-#include <torch/version.h>
-
 namespace sf::onednn {
-
-bool channels_last_trusted() {
-    return TORCH_VERSION_MAJOR < 2;
-}
 
 bool prefer_channels_last(const torch::Device& device, torch::Dtype dtype) {
     return device.is_cpu() && dtype == torch::kFloat32 && channels_last_trusted();

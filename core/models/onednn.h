@@ -6,6 +6,7 @@
 #pragma once
 
 #include <torch/torch.h>
+#include <torch/version.h>
 
 namespace sf::onednn {
 
@@ -15,7 +16,7 @@ namespace sf::onednn {
 /// thread on an AVX-512 CPU (its brgconv_1x1 kernel: SD1.5's [256, 320] x [320, 2560] product as a 1x1
 /// convolution, or the 2560 → 1280 skip convolution at 4x4, miss by a relative L2 of 6e-2), while the same
 /// convolutions in NCHW are right. Where this is false, CPU convolutions run NCHW and products stay libtorch's.
-bool channels_last_trusted();
+constexpr bool channels_last_trusted() { return TORCH_VERSION_MAJOR < 2; }
 
 /// Whether a model on `device` in `dtype` should run its convolutions channels-last: on the CPU in float32, where
 /// oneDNN then reorders neither activations nor weights around each convolution, and its kernels are trusted.
