@@ -21,6 +21,9 @@ int cmd_train(const Args& args) {
                      "                      at every checkpoint, with FILE's .loss.png curve at the end\n"
                      "  --work-dir DIR      resumable state (default FILE.train)\n"
                      "  --reuse-vae FILE    take the VAE from this model instead of training one\n"
+                     "  --init FILE         continue this finished model (VAE, text encoder, UNet, latent scale)\n"
+                     "                      instead of starting from scratch; the steps below count from 0\n"
+                     "  --vae-decoder-only  train only the VAE's decoder: the latent space, and the UNet, stay valid\n"
                   << "  --vae-steps N       VAE steps (default " << d.vae_steps << ")   --vae-batch N (default "
                   << d.vae_batch << ")\n"
                   << "  --vae-lr X          VAE learning rate (default " << d.vae_lr << ")\n"
@@ -29,17 +32,29 @@ int cmd_train(const Args& args) {
                   << "  --steps N           UNet + text encoder steps (default " << d.steps << ")   --batch N (default "
                   << d.batch << ")\n"
                   << "  --lr X              UNet + text encoder learning rate (default " << d.lr << ")\n"
+                  << "  --mismatch P        share of the captions of pictures noised below --mismatch-below that\n"
+                  << "                      describe another picture, so that at low noise what the model sees wins\n"
+                  << "                      over the caption, as img2img at low strength needs (default "
+                  << d.mismatch_probability << ")\n"
+                  << "  --mismatch-below T  (default " << d.mismatch_below << ")\n"
                   << "  --dataset N         pictures encoded once for the UNet stage (default " << d.dataset_size
                   << ")\n"
                   << "  --seed N            (default " << d.seed << ")   --device cpu|cuda|cuda:N (default cpu)\n";
         return 0;
     }
     args.allow_only({"output", "work-dir", "reuse-vae", "vae-steps", "vae-batch", "steps", "batch", "lr", "vae-lr", "vae-fg-share", "seed",
-                     "device", "dataset", "verbose"});
+                     "device", "dataset", "verbose", "init", "vae-decoder-only", "mismatch", "mismatch-below"});
     train::TrainOptions o;
     o.output = args.get("output", "sfumato-shapes.safetensors");
     o.work_dir = args.get("work-dir", o.output.string() + ".train");
     o.reuse_vae = args.get("reuse-vae", "");
+    o.init = args.get("init", "");
+    o.vae_decoder_only = args.has("vae-decoder-only");
+    o.mismatch_probability = args.get_double("mismatch", o.mismatch_probability);
+    o.mismatch_below = args.get_int("mismatch-below", o.mismatch_below);
+    if (o.mismatch_probability < 0 || o.mismatch_probability > 1 || o.mismatch_below < 0 || o.mismatch_below > 1000) {
+        throw Error("--mismatch must be in [0, 1] and --mismatch-below in [0, 1000]");
+    }
     o.vae_steps = args.get_int("vae-steps", o.vae_steps);
     o.vae_batch = args.get_int("vae-batch", o.vae_batch);
     o.steps = args.get_int("steps", o.steps);

@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     for (const auto& c : kCommands) {
         if (c.name == std::string(argv[1])) {
             try {
-                std::set<std::string> flags = {"verbose", "keys", "help", "img2img", "autoencoder", "keep"};
+                std::set<std::string> flags = {"verbose", "keys", "help", "img2img", "autoencoder", "keep", "vae-decoder-only"};
                 sf::cli::Args args(argc, argv, 2, flags);
                 return c.run(args);
             } catch (const sf::cli::UsageError& e) {

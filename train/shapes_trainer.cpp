@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <random>
 
 #include "core/checkpoint/safetensors.h"
@@ -182,6 +183,14 @@ torch::Tensor reconstruction_loss(const torch::Tensor& recon, const torch::Tenso
     return (fg_share * fg + (1 - fg_share) * bg).mean();
 }
 
+int caption_scene(int picture, int t, int scene_count, double p, int below, std::mt19937& rng) {
+    if (t >= below || scene_count < 2 || !std::bernoulli_distribution(p)(rng)) {
+        return picture;
+    }
+    const int other = std::uniform_int_distribution<int>(0, scene_count - 2)(rng);
+    return other < picture ? other : other + 1;
+}
+
 TrainReport train_shapes(const TrainOptions& o) {
     const auto t0 = std::chrono::steady_clock::now();
     const torch::Device device = parse_device(o.device);
@@ -223,6 +232,22 @@ TrainReport train_shapes(const TrainOptions& o) {
         log_info("resuming: VAE step " + std::to_string(vae_done) + ", UNet step " + std::to_string(unet_done));
         drop_rows_after(report.loss_csv, vae_done, unet_done);
     }
+    // A finished model to continue: read its latent scale; its weights only when nothing is saved yet.
+    std::optional<double> init_scale;
+    if (!o.init.empty()) {
+        auto f = SafetensorsFile::open(o.init);
+        const auto& meta = f->metadata();
+        if (!meta.count("sfumato.latent_scale")) {
+            throw Error(o.init.string() + ": not a Sfumato Shapes model (no sfumato.latent_scale in its metadata)");
+        }
+        init_scale = std::stod(meta.at("sfumato.latent_scale"));
+        if (fresh) {
+            load_prefixed(*vae_model, *f, "first_stage_model.");
+            load_prefixed(*text_model, *f, "cond_stage_model.transformer.");
+            load_prefixed(*unet_model, *f, "model.diffusion_model.");
+            log_info("starting from " + o.init.string());
+        }
+    }
     if (!o.reuse_vae.empty() && vae_done == 0) {
         auto f = SafetensorsFile::open(o.reuse_vae);
         load_prefixed(*vae_model, *f, "first_stage_model.");
@@ -251,7 +276,7 @@ TrainReport train_shapes(const TrainOptions& o) {
 
     // Stage 1: the autoencoder (reconstruction + a light KL term).
     if (vae_done < o.vae_steps) {
-        if (vae_done == 0) {
+        if (vae_done == 0 && o.init.empty()) {
             // Start the posterior almost deterministic (std e^-4): with logvar 0 the decoder first sees unit
             // noise that drowns the mean, and the reconstruction loss barely moves for hundreds of steps.
             torch::NoGradGuard no_grad;
@@ -259,25 +284,38 @@ TrainReport train_shapes(const TrainOptions& o) {
             vae_model->quant_conv->bias.slice(0, z).fill_(-8.0);
         }
         vae_model->train();
-        torch::optim::AdamW opt(vae_model->parameters(), torch::optim::AdamWOptions(o.vae_lr).weight_decay(0.0));
+        std::vector<torch::Tensor> vae_params = vae_model->parameters();
+        if (o.vae_decoder_only) {
+            vae_params = vae_model->decoder->parameters();
+            for (const auto& p : vae_model->post_quant_conv->parameters()) {
+                vae_params.push_back(p);
+            }
+        }
+        torch::optim::AdamW opt(vae_params, torch::optim::AdamWOptions(o.vae_lr).weight_decay(0.0));
         double smooth = 0;
         for (int step = vae_done; step < o.vae_steps; ++step) {
             set_lr(opt, lr_at(step, o.vae_steps, o.vae_lr));
             auto [x, scenes] = render_batch(o.vae_batch, arch.image_size, rng);
             x = x.to(device);
-            auto post = vae_model->encode(x);
+            auto post = [&] {
+                std::optional<torch::NoGradGuard> frozen;
+                if (o.vae_decoder_only) {
+                    frozen.emplace();
+                }
+                return vae_model->encode(x);
+            }();
             auto z = post.mean + torch::exp(0.5 * post.logvar) * torch::randn_like(post.mean);
             auto recon = vae_model->decode(z);
             auto rec = reconstruction_loss(recon, x, o.vae_foreground_share);
             auto kl = 0.5 * (post.mean.pow(2) + post.logvar.exp() - 1 - post.logvar).mean();
-            auto loss = rec + 1e-4 * kl;
+            auto loss = o.vae_decoder_only ? rec : rec + 1e-4 * kl;
             opt.zero_grad();
             loss.backward();
             if (!std::isfinite(loss.item<double>())) {
                 throw Error("training diverged: the VAE loss is not finite at step " + std::to_string(step) +
                             " (lower --lr)");
             }
-            torch::nn::utils::clip_grad_norm_(vae_model->parameters(), 1.0);
+            torch::nn::utils::clip_grad_norm_(vae_params, 1.0);
             opt.step();
             double l = rec.item<double>();
             smooth = step == vae_done ? l : 0.98 * smooth + 0.02 * l;
@@ -322,7 +360,9 @@ TrainReport train_shapes(const TrainOptions& o) {
         }
     }
     auto latents = torch::cat(chunks);  // [N, 4, 8, 8]
-    const double scale = 1.0 / latents.std().item<double>();
+    // A continued model keeps its latent space, and so its scale, unless its encoder was trained again.
+    const bool same_latents = init_scale && (o.vae_steps == 0 || o.vae_decoder_only);
+    const double scale = same_latents ? *init_scale : 1.0 / latents.std().item<double>();
     latents = latents * scale;
     report.latent_scale = scale;
     log_info("latent scale " + std::to_string(scale));
@@ -365,19 +405,27 @@ TrainReport train_shapes(const TrainOptions& o) {
         out["alphas_cumprod"] = sd1_alphas_cumprod();
         char scale_text[32];
         std::snprintf(scale_text, sizeof scale_text, "%.6f", scale);
-        write_safetensors(o.output, out,
-                          {{"format", "pt"},
-                           {"sfumato.model", "Sfumato Shapes"},
-                           {WordTokenizer::kMetadataKey, tokenizer.to_json()},
-                           {"sfumato.latent_scale", scale_text},
-                           {"sfumato.text_heads", std::to_string(arch.text.heads)},
-                           {"sfumato.prediction", "eps"},
-                           {"sfumato.default_size", "64"},
-                           {kNormGroupsKey, std::to_string(arch.norm_groups)},
-                           {"sfumato.train.vae_steps", std::to_string(vae_done)},
-                           {"sfumato.train.steps", std::to_string(unet_done)},
-                           {"sfumato.train.batch", std::to_string(o.batch)},
-                           {"sfumato.train.seed", std::to_string(o.seed)}});
+        std::map<std::string, std::string> meta{
+            {"format", "pt"},
+            {"sfumato.model", "Sfumato Shapes"},
+            {WordTokenizer::kMetadataKey, tokenizer.to_json()},
+            {"sfumato.latent_scale", scale_text},
+            {"sfumato.text_heads", std::to_string(arch.text.heads)},
+            {"sfumato.prediction", "eps"},
+            {"sfumato.default_size", "64"},
+            {kNormGroupsKey, std::to_string(arch.norm_groups)},
+            {"sfumato.train.vae_steps", std::to_string(vae_done)},
+            {"sfumato.train.steps", std::to_string(unet_done)},
+            {"sfumato.train.batch", std::to_string(o.batch)},
+            {"sfumato.train.seed", std::to_string(o.seed)}};
+        if (!o.init.empty()) {
+            meta["sfumato.train.init"] = o.init.filename().string();
+        }
+        if (o.mismatch_probability > 0) {
+            meta["sfumato.train.mismatch"] =
+                std::to_string(o.mismatch_probability) + " below t " + std::to_string(o.mismatch_below);
+        }
+        write_safetensors(o.output, out, meta);
     };
     unet_model->train();
     text_model->train();
@@ -387,15 +435,18 @@ TrainReport train_shapes(const TrainOptions& o) {
         set_lr(opt, lr_at(step, o.steps, o.lr));
         std::vector<int64_t> index;
         std::vector<int64_t> ids;
+        auto t = torch::randint(0, 1000, {o.batch}, torch::kInt64);
         for (int i = 0; i < o.batch; ++i) {
             int k = pick(rng);
             index.push_back(k);
-            auto tok = tokenizer.encode_padded(random_caption(scenes[k], o.uncond_probability, rng), 77);
+            const int described = caption_scene(k, static_cast<int>(t[i].item<int64_t>()), static_cast<int>(scenes.size()),
+                                                o.mismatch_probability, o.mismatch_below, rng);
+            auto tok = tokenizer.encode_padded(random_caption(scenes[described], o.uncond_probability, rng), 77);
             ids.insert(ids.end(), tok.begin(), tok.end());
         }
         auto x0 = latents.index_select(0, torch::tensor(index).to(device));
         auto tokens = torch::tensor(ids, torch::kInt64).reshape({o.batch, 77}).to(device);
-        auto t = torch::randint(0, 1000, {o.batch}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+        t = t.to(device);
         auto noise = torch::randn_like(x0);
         auto a = alphas.index_select(0, t).view({-1, 1, 1, 1});
         auto xt = a.sqrt() * x0 + (1 - a).sqrt() * noise;

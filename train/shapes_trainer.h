@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <random>
 #include <string>
 
 #include "core/models/clip.h"
@@ -27,6 +28,11 @@ struct TrainOptions {
     std::filesystem::path output;    ///< the finished single-file checkpoint (.safetensors)
     std::filesystem::path work_dir;  ///< resumable state (checkpoints every `save_every` steps)
     std::filesystem::path reuse_vae; ///< take the VAE from this checkpoint instead of training one
+    /// Start from this finished model (VAE, text encoder, UNet, tokenizer's latent scale) instead of from scratch:
+    /// the steps below then continue it. Only read when the work folder is fresh.
+    std::filesystem::path init;
+    /// Train only the VAE's decoder: the encoder, so the latent space and a UNet trained on it, stay as they are.
+    bool vae_decoder_only = false;
     int vae_steps = 500;
     int vae_batch = 16;
     double vae_lr = 2e-3;
@@ -36,6 +42,10 @@ struct TrainOptions {
     double lr = 1e-3;
     double ema_decay = 0.999;
     double uncond_probability = 0.1; ///< captions dropped for classifier-free guidance
+    /// Share of the examples noised below `mismatch_below` whose caption describes another picture (see
+    /// `caption_scene`). 0: every caption describes its own picture.
+    double mismatch_probability = 0;
+    int mismatch_below = 400;
     int dataset_size = 8000;        ///< pictures rendered and encoded once for the UNet stage
     int save_every = 500;
     int vae_eval_count = 256;        ///< held-out pictures for the VAE quality check (half at each checkpoint)
@@ -70,6 +80,13 @@ struct TrainReport {
 /// round blobs. The mask is every pixel that differs from the corner's background colour, grown by one pixel so
 /// the edges count too. `fg_share` <= 0 is the plain mean. recon, x: [n, 3, H, W] in [-1, 1].
 torch::Tensor reconstruction_loss(const torch::Tensor& recon, const torch::Tensor& x, double fg_share);
+
+/// Which scene the caption of training picture `picture`, noised to timestep `t`, describes: its own, or, with
+/// probability `p` when t < `below`, another of the `scene_count` scenes. The target stays this picture's noise,
+/// so at low noise the model learns that what it sees wins over a caption that contradicts it, which is what
+/// img2img at a low strength asks of it. Trained only on agreeing pairs, it redraws the caption's shape, colour
+/// and place even at strength 0.1; at high noise the caption always agrees, so text-to-image keeps following it.
+int caption_scene(int picture, int t, int scene_count, double p, int below, std::mt19937& rng);
 
 /// Trains (resuming from work_dir when it holds a state) and writes `output`. Throws sf::Error.
 TrainReport train_shapes(const TrainOptions& options);

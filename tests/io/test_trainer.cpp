@@ -6,8 +6,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <set>
 
+#include "core/checkpoint/safetensors.h"
 #include "core/pipeline.h"
 #include "train/shapes_trainer.h"
 #include "tests/support/temp_dir.h"
@@ -87,4 +89,70 @@ TEST_CASE("trainer: each picture's shape carries the same share of the VAE loss 
     // Share 0 is the plain mean over all pixels.
     auto plain = sf::train::reconstruction_loss(recon, x, 0).item<double>();
     CHECK(plain == Catch::Approx(err * (16.0 + 400.0) / (2 * 1024.0)));
+}
+
+TEST_CASE("trainer: --init continues a finished model, and a decoder-only VAE run keeps its latent space",
+          "[unit][train]") {
+    const fs::path dir = sf::test::fresh_dir("train_init");
+    sf::train::TrainOptions o;
+    o.output = dir / "base.safetensors";
+    o.work_dir = dir / "base";
+    o.vae_steps = 10;
+    o.vae_batch = 2;
+    o.steps = 10;
+    o.batch = 2;
+    o.dataset_size = 8;
+    o.save_every = 10;
+    o.vae_eval_count = 4;
+    sf::train::train_shapes(o);
+
+    sf::train::TrainOptions c = o;
+    c.init = o.output;
+    c.output = dir / "continued.safetensors";
+    c.work_dir = dir / "continued";
+    c.vae_steps = 3;
+    c.vae_decoder_only = true;
+    c.steps = 2;
+    c.lr = 0;  // the UNet and text encoder must come out exactly as they went in
+    c.mismatch_probability = 1;
+    c.seed = 2;  // another dataset: the latent scale must still be the base's
+    sf::train::train_shapes(c);
+
+    auto base = sf::SafetensorsFile::open(o.output);
+    auto continued = sf::SafetensorsFile::open(c.output);
+    CHECK(continued->metadata().at("sfumato.latent_scale") == base->metadata().at("sfumato.latent_scale"));
+    CHECK(continued->metadata().at("sfumato.train.init") == "base.safetensors");
+    int encoder = 0, decoder_changed = 0;  // post_quant_conv belongs to the decoding side
+    for (const auto& info : base->tensors()) {
+        const std::string& name = info.name;
+        auto before = base->tensor(name);
+        auto after = continued->tensor(name);
+        INFO(name);
+        const bool same = torch::equal(before, after);
+        if (name.rfind("first_stage_model.decoder.", 0) == 0 || name.rfind("first_stage_model.post_quant_conv.", 0) == 0) {
+            decoder_changed += !same;
+        } else {
+            CHECK(same);  // encoder, quant_conv, text encoder, UNet
+            encoder += name.rfind("first_stage_model.encoder.", 0) == 0;
+        }
+    }
+    CHECK(encoder > 0);
+    CHECK(decoder_changed > 0);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("trainer: below the mismatch timestep a share of the captions describe another picture", "[unit][train]") {
+    std::mt19937 rng(3);
+    int other = 0;
+    for (int i = 0; i < 1000; ++i) {
+        const int low = sf::train::caption_scene(5, 100, 10, 0.5, 400, rng);
+        CHECK(low >= 0);
+        CHECK(low < 10);
+        other += low != 5;
+        CHECK(sf::train::caption_scene(5, 400, 10, 0.5, 400, rng) == 5);  // at or above it: always its own
+        CHECK(sf::train::caption_scene(5, 100, 10, 0.0, 400, rng) == 5);
+    }
+    CHECK(other > 400);
+    CHECK(other < 600);
+    CHECK(sf::train::caption_scene(0, 0, 1, 1.0, 400, rng) == 0);  // one scene: nothing else to describe
 }
