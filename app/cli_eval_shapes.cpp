@@ -12,6 +12,30 @@
 #include "train/shapes_eval.h"
 
 namespace sf::cli {
+namespace {
+
+/// "1,5,7" -> {1, 5, 7}; a UsageError naming the flag for anything that is not a number.
+std::vector<double> number_list(const std::string& flag, const std::string& text) {
+    std::vector<double> out;
+    std::stringstream list(text);
+    for (std::string item; std::getline(list, item, ',');) {
+        size_t used = 0;
+        try {
+            out.push_back(std::stod(item, &used));
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used == 0 || used != item.size()) {
+            throw UsageError("--" + flag + ": '" + item + "' is not a number (expected a list like 1,5,7)");
+        }
+    }
+    if (out.empty()) {
+        throw UsageError("--" + flag + " needs at least one number");
+    }
+    return out;
+}
+
+}  // namespace
 
 int cmd_eval_shapes(const Args& args) {
     if (args.has("help")) {
@@ -26,13 +50,15 @@ int cmd_eval_shapes(const Args& args) {
                      "  --steps N           sampling steps (default 20)   --sampler NAME (default Euler)\n"
                      "  --seed N            caption i uses seed N+i (default 1000)\n"
                      "  --img2img           also: strength 0.3 keeps a reference's shape and position, 0.9 follows\n"
-                     "                      a caption naming another scene\n"
+                     "                      a caption naming another scene (count/4 pairs, at least 4)\n"
+                     "  --img2img-strengths 0.3,0.9   strengths of that check (default 0.3,0.9)\n"
+                     "  --img2img-cfg X     its guidance scale (default 5)\n"
                      "  --autoencoder       also: the VAE round trip alone, read back per attribute (the ceiling\n"
                      "                      the autoencoder puts on adherence)\n";
         return 0;
     }
-    args.allow_only({"model", "count", "cfgs", "steps", "sampler", "seed", "captions", "img2img", "autoencoder",
-                     "verbose"});
+    args.allow_only({"model", "count", "cfgs", "steps", "sampler", "seed", "captions", "img2img", "img2img-strengths",
+                     "img2img-cfg", "autoencoder", "verbose"});
     const std::filesystem::path model = args.get("model", "").empty() ? find_default_model()
                                                                       : std::filesystem::path(args.get("model", ""));
     train::EvalOptions o;
@@ -41,11 +67,13 @@ int cmd_eval_shapes(const Args& args) {
     o.sampler = args.get("sampler", o.sampler);
     o.seed = args.get_int("seed", static_cast<int>(o.seed));
     if (auto cfgs = args.get("cfgs")) {
-        o.cfg_scales.clear();
-        std::stringstream list(*cfgs);
-        std::string item;
-        while (std::getline(list, item, ',')) {
-            o.cfg_scales.push_back(std::stod(item));
+        o.cfg_scales = number_list("cfgs", *cfgs);
+    }
+    const auto strengths = number_list("img2img-strengths", args.get("img2img-strengths", "0.3,0.9"));
+    const double img2img_cfg = args.get_double("img2img-cfg", 5.0);
+    for (double s : strengths) {
+        if (s < 0 || s > 1) {
+            throw UsageError("--img2img-strengths: each strength must be in [0, 1]");
         }
     }
     if (auto file = args.get("captions")) {
@@ -77,11 +105,13 @@ int cmd_eval_shapes(const Args& args) {
                     r.position, r.size, r.background, r.overall);
     }
     if (args.has("img2img")) {
-        auto checks = train::evaluate_img2img(*pipeline, {0.3, 0.9}, std::max(4, o.count / 4), 5.0, o.steps, o.seed);
+        auto checks = train::evaluate_img2img(*pipeline, strengths, std::max(4, o.count / 4), img2img_cfg, o.steps,
+                                              o.seed);
         for (const auto& c : checks) {
-            std::printf("img2img strength %.1f: %d images, kept reference shape+position %.3f (position %.3f), "
-                        "followed new caption %.3f\n",
-                        c.strength, c.images, c.kept, c.kept_position, c.followed);
+            std::printf("img2img strength %.2f, guidance %.1f: %d images, kept reference shape+position %.3f "
+                        "(position %.3f, shape %.3f; large references %.3f of %d), followed new caption %.3f\n",
+                        c.strength, img2img_cfg, c.images, c.kept, c.kept_position, c.kept_shape, c.kept_large,
+                        c.large_images, c.followed);
         }
     }
     return 0;

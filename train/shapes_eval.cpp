@@ -127,7 +127,7 @@ std::vector<Img2ImgCheck> evaluate_img2img(Pipeline& pipeline, const std::vector
     const int side = pipeline.default_size();
     std::vector<Img2ImgCheck> rows;
     for (double strength : strengths) {
-        rows.push_back({strength, 0, 0, 0});
+        rows.push_back({.strength = strength});
     }
     for (int i = 0; i < count; ++i) {
         auto ref = shapes::complete({}, rng);
@@ -147,8 +147,13 @@ std::vector<Img2ImgCheck> evaluate_img2img(Pipeline& pipeline, const std::vector
             r.init_image = reference;
             r.strength = row.strength;
             auto d = shapes::detect(as_mat(generate(pipeline, r)));
-            row.kept += d.found && d.shape == ref.shape && d.position == ref.position;
+            const bool kept = d.found && d.shape == ref.shape && d.position == ref.position;
+            const bool large = ref.size == shapes::Size::large;
+            row.kept += kept;
             row.kept_position += d.found && d.position == ref.position;
+            row.kept_shape += d.found && d.shape == ref.shape;
+            row.kept_large += large && kept;
+            row.large_images += large;
             row.followed += shapes::score(asked, d).all();
             row.images += 1;
         }
@@ -156,6 +161,8 @@ std::vector<Img2ImgCheck> evaluate_img2img(Pipeline& pipeline, const std::vector
     for (auto& row : rows) {
         row.kept /= std::max(1, row.images);
         row.kept_position /= std::max(1, row.images);
+        row.kept_shape /= std::max(1, row.images);
+        row.kept_large /= std::max(1, row.large_images);
         row.followed /= std::max(1, row.images);
     }
     return rows;

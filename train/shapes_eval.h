@@ -39,6 +39,9 @@ struct Img2ImgCheck {
     int images = 0;
     double kept = 0;           ///< the reference's shape and position both read back
     double kept_position = 0;  ///< the reference's position read back, whatever the shape
+    double kept_shape = 0;     ///< the reference's shape read back, wherever it is
+    int large_images = 0;      ///< of `images`, those whose reference shape is large
+    double kept_large = 0;     ///< `kept` among the large references alone
     double followed = 0;       ///< everything the new caption names read back
 };
 std::vector<Img2ImgCheck> evaluate_img2img(Pipeline& pipeline, const std::vector<double>& strengths, int count,
