@@ -136,6 +136,15 @@ TEST_CASE("sfumato-cli: bad usage exits 2 with a clear message", "[unit]") {
     r = run_cli("grid cat" + m);
     CHECK(r.code == 2);
     CHECK_THAT(r.output, ContainsSubstring("grid needs an axis"));
+    r = run_cli("eval-shapes --img2img --img2img-strengths 0.3,x" + m);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.output, ContainsSubstring("--img2img-strengths: 'x' is not a number"));
+    r = run_cli("eval-shapes --img2img --img2img-strengths 1.5" + m);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.output, ContainsSubstring("each strength must be in [0, 1]"));
+    r = run_cli("eval-shapes --cfgs 5,,7" + m);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.output, ContainsSubstring("--cfgs: '' is not a number"));
     r = run_cli("grid cat --seeds 1,2 --cfgs 3 --steps-axis 4" + m);
     CHECK(r.code == 2);
     CHECK_THAT(r.output, ContainsSubstring("at most two axes"));
