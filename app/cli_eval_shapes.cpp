@@ -2,10 +2,10 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "app/cli_args.h"
 #include "app/cli_commands.h"
+#include "app/cli_plan.h"
 #include "app/default_model.h"
 #include "core/error.h"
 #include "core/pipeline.h"
@@ -14,23 +14,11 @@
 namespace sf::cli {
 namespace {
 
-/// "1,5,7" -> {1, 5, 7}; a UsageError naming the flag for anything that is not a number.
-std::vector<double> number_list(const std::string& flag, const std::string& text) {
+/// A comma-separated list of guidance scales or strengths, checked as `grid` checks its axes of that kind.
+std::vector<double> numbers(AxisKind kind, const std::string& csv) {
     std::vector<double> out;
-    std::stringstream list(text);
-    for (std::string item; std::getline(list, item, ',');) {
-        size_t used = 0;
-        try {
-            out.push_back(std::stod(item, &used));
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (used == 0 || used != item.size()) {
-            throw UsageError("--" + flag + ": '" + item + "' is not a number (expected a list like 1,5,7)");
-        }
-    }
-    if (out.empty()) {
-        throw UsageError("--" + flag + " needs at least one number");
+    for (const auto& v : parse_axis(kind, csv).values) {
+        out.push_back(std::stod(v));
     }
     return out;
 }
@@ -51,13 +39,13 @@ int cmd_eval_shapes(const Args& args) {
                      "  --seed N            caption i uses seed N+i (default 1000)\n"
                      "  --img2img           also: strength 0.3 keeps a reference's shape and position, 0.9 follows\n"
                      "                      a caption naming another scene (count/4 pairs, at least 4)\n"
-                     "  --img2img-strengths 0.3,0.9   strengths of that check (default 0.3,0.9)\n"
+                     "  --strengths 0.3,0.9 strengths of that check (default 0.3,0.9)\n"
                      "  --img2img-cfg X     its guidance scale (default 5)\n"
                      "  --autoencoder       also: the VAE round trip alone, read back per attribute (the ceiling\n"
                      "                      the autoencoder puts on adherence)\n";
         return 0;
     }
-    args.allow_only({"model", "count", "cfgs", "steps", "sampler", "seed", "captions", "img2img", "img2img-strengths",
+    args.allow_only({"model", "count", "cfgs", "steps", "sampler", "seed", "captions", "img2img", "strengths",
                      "img2img-cfg", "autoencoder", "verbose"});
     const std::filesystem::path model = args.get("model", "").empty() ? find_default_model()
                                                                       : std::filesystem::path(args.get("model", ""));
@@ -67,15 +55,10 @@ int cmd_eval_shapes(const Args& args) {
     o.sampler = args.get("sampler", o.sampler);
     o.seed = args.get_int("seed", static_cast<int>(o.seed));
     if (auto cfgs = args.get("cfgs")) {
-        o.cfg_scales = number_list("cfgs", *cfgs);
+        o.cfg_scales = numbers(AxisKind::cfg, *cfgs);
     }
-    const auto strengths = number_list("img2img-strengths", args.get("img2img-strengths", "0.3,0.9"));
+    const auto strengths = numbers(AxisKind::strength, args.get("strengths", "0.3,0.9"));
     const double img2img_cfg = args.get_double("img2img-cfg", 5.0);
-    for (double s : strengths) {
-        if (s < 0 || s > 1) {
-            throw UsageError("--img2img-strengths: each strength must be in [0, 1]");
-        }
-    }
     if (auto file = args.get("captions")) {
         std::ifstream in(*file);
         if (!in) {

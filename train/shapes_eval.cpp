@@ -147,12 +147,13 @@ std::vector<Img2ImgCheck> evaluate_img2img(Pipeline& pipeline, const std::vector
             r.init_image = reference;
             r.strength = row.strength;
             auto d = shapes::detect(as_mat(generate(pipeline, r)));
-            const bool kept = d.found && d.shape == ref.shape && d.position == ref.position;
+            const bool same_shape = d.found && d.shape == ref.shape;
+            const bool same_place = d.found && d.position == ref.position;
             const bool large = ref.size == shapes::Size::large;
-            row.kept += kept;
-            row.kept_position += d.found && d.position == ref.position;
-            row.kept_shape += d.found && d.shape == ref.shape;
-            row.kept_large += large && kept;
+            row.kept += same_shape && same_place;
+            row.kept_position += same_place;
+            row.kept_shape += same_shape;
+            row.kept_large += large && same_shape && same_place;
             row.large_images += large;
             row.followed += shapes::score(asked, d).all();
             row.images += 1;
