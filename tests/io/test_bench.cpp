@@ -3,71 +3,44 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include "core/checkpoint/safetensors.h"
+#include "tests/io/run_program.h"
 #include "tests/support/conformance.h"
 #include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using sf::test::fresh_dir;
+using sf::test::run_program;
 using Catch::Matchers::ContainsSubstring;
-
-namespace {
-
-struct Run {
-    int code = -1;
-    std::string output;
-};
-
-// Runs `exe args` (args already shell-quoted), stdout and stderr together.
-Run run(const std::string& exe, const std::string& args, const std::string& env = "") {
-    const std::string cmd = env + " '" + exe + "' " + args + " 2>&1";
-    Run r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    REQUIRE(p != nullptr);
-    char buf[4096];
-    size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) {
-        r.output.append(buf, n);
-    }
-    const int status = ::pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
-
-}  // namespace
 
 TEST_CASE("sfumato-cli bench: bad input exits 2 (usage) or 1 (runtime) with a clear message", "[unit][bench]") {
     const std::string cli = SFUMATO_CLI_EXE;
     auto dir = fresh_dir("bench_usage");
 
-    auto r = run(cli, "bench --stage frobnicate");
+    auto r = run_program(cli, "bench --stage frobnicate");
     CHECK(r.code == 2);
     CHECK_THAT(r.output, ContainsSubstring("unknown stage 'frobnicate'"));
 
-    r = run(cli, "bench --stage pipeline --model '" + (dir / "missing.safetensors").string() + "'");
+    r = run_program(cli, "bench --stage pipeline --model '" + (dir / "missing.safetensors").string() + "'");
     CHECK(r.code == 2);
     CHECK_THAT(r.output, ContainsSubstring("--model: no such file or folder"));
 
-    r = run(cli, "bench --stage load --model '" + (dir / "missing.safetensors").string() + "'");
+    r = run_program(cli, "bench --stage load --model '" + (dir / "missing.safetensors").string() + "'");
     CHECK(r.code == 2);
     CHECK_THAT(r.output, ContainsSubstring("no such file or folder"));
 
-    r = run(cli, "bench --sizes 100");
+    r = run_program(cli, "bench --sizes 100");
     CHECK(r.code == 2);
     CHECK_THAT(r.output, ContainsSubstring("--sizes"));
 
-    r = run(cli, "bench --family sd9");
+    r = run_program(cli, "bench --family sd9");
     CHECK(r.code == 2);
     CHECK_THAT(r.output, ContainsSubstring("--family must be sd15, sd21 or sdxl"));
 
-    r = run(cli, "bench --bogus 1");
+    r = run_program(cli, "bench --bogus 1");
     CHECK(r.code == 2);
     CHECK_THAT(r.output, ContainsSubstring("--bogus"));
 
@@ -75,21 +48,21 @@ TEST_CASE("sfumato-cli bench: bad input exits 2 (usage) or 1 (runtime) with a cl
     const fs::path vae = dir / "vae.safetensors";
     sf::write_safetensors(vae, {{"encoder.conv_in.weight", torch::zeros({8, 3, 3, 3})},
                                 {"decoder.conv_in.weight", torch::zeros({8, 4, 3, 3})}});
-    r = run(cli, "bench --stage load --model '" + vae.string() + "'");
+    r = run_program(cli, "bench --stage load --model '" + vae.string() + "'");
     CHECK(r.code == 1);
     CHECK_THAT(r.output, ContainsSubstring("which the pipeline cannot load"));
-    r = run(cli, "bench --stage pipeline --model '" + vae.string() + "'");
+    r = run_program(cli, "bench --stage pipeline --model '" + vae.string() + "'");
     CHECK(r.code == 1);
     CHECK_THAT(r.output, ContainsSubstring("cannot generate"));
 
     // Not a model at all.
     const fs::path junk = dir / "junk.safetensors";
     std::ofstream(junk) << "not a model";
-    r = run(cli, "bench --stage load --model '" + junk.string() + "'");
+    r = run_program(cli, "bench --stage load --model '" + junk.string() + "'");
     CHECK(r.code == 1);
     CHECK_THAT(r.output, ContainsSubstring("error:"));
 
-    r = run(cli, "bench --help");
+    r = run_program(cli, "bench --help");
     CHECK(r.code == 0);
     CHECK_THAT(r.output, ContainsSubstring("--stage unet|vae|load|pipeline|all"));
     fs::remove_all(dir);
@@ -97,10 +70,10 @@ TEST_CASE("sfumato-cli bench: bad input exits 2 (usage) or 1 (runtime) with a cl
 
 TEST_CASE("sfumato-bench: the core-only binary takes the same options", "[unit][bench]") {
     const std::string bench = SFUMATO_BENCH_EXE;
-    auto r = run(bench, "--help");
+    auto r = run_program(bench, "--help");
     CHECK(r.code == 0);
     CHECK_THAT(r.output, ContainsSubstring("usage: sfumato-bench"));
-    r = run(bench, "--stage frobnicate");
+    r = run_program(bench, "--stage frobnicate");
     CHECK(r.code == 2);
     CHECK_THAT(r.output, ContainsSubstring("unknown stage 'frobnicate'"));
 }
@@ -118,7 +91,7 @@ TEST_CASE("sfumato-cli bench --stage pipeline: the tiny conformance checkpoint, 
     for (const char* f : {"vocab.json", "merges.txt"}) {
         fs::copy_file(sf::test::conformance_root() / "text" / "tokenizer" / f, home / "sfumato" / "tokenizer" / f);
     }
-    auto r = run(SFUMATO_CLI_EXE,
+    auto r = run_program(SFUMATO_CLI_EXE,
                  "bench --stage pipeline --model '" + model.string() +
                      "' --text-heads 4 --steps 2 --grid-steps 1 --size 64 --device cpu",
                  "XDG_DATA_HOME='" + home.string() + "'");
@@ -139,7 +112,7 @@ TEST_CASE("sfumato-cli bench --stage pipeline: the tiny conformance checkpoint, 
 
 TEST_CASE("sfumato-cli bench --stage load: the embedded fp16 model, into fp16 and into fp32", "[unit][bench]") {
     const fs::path model = fs::path(SFUMATO_SOURCE_DIR) / "resources" / "models" / "sfumato-shapes.safetensors";
-    auto r = run(SFUMATO_CLI_EXE, "bench --stage load --device cpu --model '" + model.string() + "'");
+    auto r = run_program(SFUMATO_CLI_EXE, "bench --stage load --device cpu --model '" + model.string() + "'");
     INFO(r.output);
     CHECK(r.code == 0);
     CHECK_THAT(r.output, ContainsSubstring("page cache warm"));

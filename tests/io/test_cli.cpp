@@ -3,12 +3,8 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <csignal>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -19,34 +15,15 @@
 #include "core/error.h"
 #include "core/parameters.h"
 #include "io/png_io.h"
+#include "tests/io/run_program.h"
 #include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using sf::test::fresh_dir;
+using sf::test::run_cli;
 using Catch::Matchers::ContainsSubstring;
 
 namespace {
-
-struct Run {
-    int code = -1;
-    std::string output;
-};
-
-// Runs sfumato-cli with `args` (already shell-quoted), stdout and stderr together.
-Run run_cli(const std::string& args, const std::string& env = "") {
-    std::string cmd = env + " '" + std::string(SFUMATO_CLI_EXE) + "' " + args + " 2>&1";
-    Run r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    REQUIRE(p != nullptr);
-    char buf[4096];
-    size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) {
-        r.output.append(buf, n);
-    }
-    int status = ::pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
 
 size_t count_files(const fs::path& dir) {
     if (!fs::exists(dir)) {
