@@ -38,7 +38,8 @@ int cmd_eval_shapes(const Args& args) {
                      "  --steps N           sampling steps (default 20)   --sampler NAME (default Euler)\n"
                      "  --seed N            caption i uses seed N+i (default 1000)\n"
                      "  --img2img           also: strength 0.3 keeps a reference's shape and position, 0.9 follows\n"
-                     "                      a caption naming another scene (count/4 pairs, at least 4)\n"
+                     "                      a caption naming another scene (count/4 pairs, at least 4); then the\n"
+                     "                      same references with no caption: what the noise leaves of them\n"
                      "  --strengths 0.3,0.9 strengths of that check (default 0.3,0.9)\n"
                      "  --img2img-cfg X     its guidance scale (default 5)\n"
                      "  --autoencoder       also: the VAE round trip alone, read back per attribute (the ceiling\n"
@@ -95,6 +96,14 @@ int cmd_eval_shapes(const Args& args) {
                         "(position %.3f, shape %.3f; large references %.3f of %d), followed new caption %.3f\n",
                         c.strength, img2img_cfg, c.images, c.kept, c.kept_position, c.kept_shape, c.kept_large,
                         c.large_images, c.followed);
+        }
+        // The empty prompt pulls nowhere, so guidance changes nothing: 1 skips the second UNet pass.
+        auto bare = train::evaluate_img2img(*pipeline, strengths, std::max(4, o.count / 4), 1.0, o.steps, o.seed,
+                                            /*captioned=*/false);
+        for (const auto& c : bare) {
+            std::printf("img2img strength %.2f, no caption: %d images, kept reference shape+position %.3f "
+                        "(position %.3f, shape %.3f; large references %.3f of %d)\n",
+                        c.strength, c.images, c.kept, c.kept_position, c.kept_shape, c.kept_large, c.large_images);
         }
     }
     return 0;

@@ -122,7 +122,7 @@ Adherence evaluate_autoencoder(Pipeline& pipeline, int count, uint32_t seed) {
 }
 
 std::vector<Img2ImgCheck> evaluate_img2img(Pipeline& pipeline, const std::vector<double>& strengths, int count,
-                                           double cfg, int steps, int64_t seed) {
+                                           double cfg, int steps, int64_t seed, bool captioned) {
     std::mt19937 rng(static_cast<uint32_t>(seed));
     const int side = pipeline.default_size();
     std::vector<Img2ImgCheck> rows;
@@ -141,7 +141,7 @@ std::vector<Img2ImgCheck> evaluate_img2img(Pipeline& pipeline, const std::vector
         shapes::Spec asked{other.shape, std::nullopt, other.color, other.position, std::nullopt};
         for (auto& row : rows) {
             auto r = base_request(pipeline, steps, "Euler");
-            r.prompt = shapes::caption(asked);
+            r.prompt = captioned ? shapes::caption(asked) : std::string();
             r.cfg_scale = cfg;
             r.seed = seed + i;
             r.init_image = reference;

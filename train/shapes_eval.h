@@ -44,8 +44,10 @@ struct Img2ImgCheck {
     double kept_large = 0;     ///< `kept` among the large references alone
     double followed = 0;       ///< everything the new caption names read back
 };
+/// `captioned` false: the same references and seeds with the empty prompt, so nothing pulls the picture elsewhere:
+/// what the noise of each strength leaves of the reference, the most a captioned run could keep.
 std::vector<Img2ImgCheck> evaluate_img2img(Pipeline& pipeline, const std::vector<double>& strengths, int count,
-                                           double cfg, int steps, int64_t seed);
+                                           double cfg, int steps, int64_t seed, bool captioned = true);
 
 /// The autoencoder alone: random scenes rendered, encoded (as img2img does), decoded and read back by the
 /// detector. Per attribute, the fraction read back as drawn (`cfg` 0): the ceiling the VAE puts on adherence.
