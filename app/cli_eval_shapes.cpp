@@ -89,8 +89,8 @@ int cmd_eval_shapes(const Args& args) {
                     r.position, r.size, r.background, r.overall);
     }
     if (args.has("img2img")) {
-        auto checks = train::evaluate_img2img(*pipeline, strengths, std::max(4, o.count / 4), img2img_cfg, o.steps,
-                                              o.seed);
+        const int pairs = std::max(4, o.count / 4);
+        auto checks = train::evaluate_img2img(*pipeline, strengths, pairs, img2img_cfg, o.steps, o.seed);
         for (const auto& c : checks) {
             std::printf("img2img strength %.2f, guidance %.1f: %d images, kept reference shape+position %.3f "
                         "(position %.3f, shape %.3f; large references %.3f of %d), followed new caption %.3f\n",
@@ -98,8 +98,7 @@ int cmd_eval_shapes(const Args& args) {
                         c.large_images, c.followed);
         }
         // The empty prompt pulls nowhere, so guidance changes nothing: 1 skips the second UNet pass.
-        auto bare = train::evaluate_img2img(*pipeline, strengths, std::max(4, o.count / 4), 1.0, o.steps, o.seed,
-                                            /*captioned=*/false);
+        auto bare = train::evaluate_img2img(*pipeline, strengths, pairs, 1.0, o.steps, o.seed, /*captioned=*/false);
         for (const auto& c : bare) {
             std::printf("img2img strength %.2f, no caption: %d images, kept reference shape+position %.3f "
                         "(position %.3f, shape %.3f; large references %.3f of %d)\n",

@@ -13,34 +13,34 @@
 
 namespace fs = std::filesystem;
 using sf::test::fresh_dir;
+using sf::test::run_cli;
 using sf::test::run_program;
 using Catch::Matchers::ContainsSubstring;
 
 TEST_CASE("sfumato-cli bench: bad input exits 2 (usage) or 1 (runtime) with a clear message", "[unit][bench]") {
-    const std::string cli = SFUMATO_CLI_EXE;
     auto dir = fresh_dir("bench_usage");
 
-    auto r = run_program(cli, "bench --stage frobnicate");
+    auto r = run_cli("bench --stage frobnicate");
     CHECK(r.code == 2);
     CHECK_THAT(r.output, ContainsSubstring("unknown stage 'frobnicate'"));
 
-    r = run_program(cli, "bench --stage pipeline --model '" + (dir / "missing.safetensors").string() + "'");
+    r = run_cli("bench --stage pipeline --model '" + (dir / "missing.safetensors").string() + "'");
     CHECK(r.code == 2);
     CHECK_THAT(r.output, ContainsSubstring("--model: no such file or folder"));
 
-    r = run_program(cli, "bench --stage load --model '" + (dir / "missing.safetensors").string() + "'");
+    r = run_cli("bench --stage load --model '" + (dir / "missing.safetensors").string() + "'");
     CHECK(r.code == 2);
     CHECK_THAT(r.output, ContainsSubstring("no such file or folder"));
 
-    r = run_program(cli, "bench --sizes 100");
+    r = run_cli("bench --sizes 100");
     CHECK(r.code == 2);
     CHECK_THAT(r.output, ContainsSubstring("--sizes"));
 
-    r = run_program(cli, "bench --family sd9");
+    r = run_cli("bench --family sd9");
     CHECK(r.code == 2);
     CHECK_THAT(r.output, ContainsSubstring("--family must be sd15, sd21 or sdxl"));
 
-    r = run_program(cli, "bench --bogus 1");
+    r = run_cli("bench --bogus 1");
     CHECK(r.code == 2);
     CHECK_THAT(r.output, ContainsSubstring("--bogus"));
 
@@ -48,21 +48,21 @@ TEST_CASE("sfumato-cli bench: bad input exits 2 (usage) or 1 (runtime) with a cl
     const fs::path vae = dir / "vae.safetensors";
     sf::write_safetensors(vae, {{"encoder.conv_in.weight", torch::zeros({8, 3, 3, 3})},
                                 {"decoder.conv_in.weight", torch::zeros({8, 4, 3, 3})}});
-    r = run_program(cli, "bench --stage load --model '" + vae.string() + "'");
+    r = run_cli("bench --stage load --model '" + vae.string() + "'");
     CHECK(r.code == 1);
     CHECK_THAT(r.output, ContainsSubstring("which the pipeline cannot load"));
-    r = run_program(cli, "bench --stage pipeline --model '" + vae.string() + "'");
+    r = run_cli("bench --stage pipeline --model '" + vae.string() + "'");
     CHECK(r.code == 1);
     CHECK_THAT(r.output, ContainsSubstring("cannot generate"));
 
     // Not a model at all.
     const fs::path junk = dir / "junk.safetensors";
     std::ofstream(junk) << "not a model";
-    r = run_program(cli, "bench --stage load --model '" + junk.string() + "'");
+    r = run_cli("bench --stage load --model '" + junk.string() + "'");
     CHECK(r.code == 1);
     CHECK_THAT(r.output, ContainsSubstring("error:"));
 
-    r = run_program(cli, "bench --help");
+    r = run_cli("bench --help");
     CHECK(r.code == 0);
     CHECK_THAT(r.output, ContainsSubstring("--stage unet|vae|load|pipeline|all"));
     fs::remove_all(dir);
@@ -91,10 +91,9 @@ TEST_CASE("sfumato-cli bench --stage pipeline: the tiny conformance checkpoint, 
     for (const char* f : {"vocab.json", "merges.txt"}) {
         fs::copy_file(sf::test::conformance_root() / "text" / "tokenizer" / f, home / "sfumato" / "tokenizer" / f);
     }
-    auto r = run_program(SFUMATO_CLI_EXE,
-                 "bench --stage pipeline --model '" + model.string() +
-                     "' --text-heads 4 --steps 2 --grid-steps 1 --size 64 --device cpu",
-                 "XDG_DATA_HOME='" + home.string() + "'");
+    auto r = run_cli("bench --stage pipeline --model '" + model.string() +
+                         "' --text-heads 4 --steps 2 --grid-steps 1 --size 64 --device cpu",
+                     "XDG_DATA_HOME='" + home.string() + "'");
     INFO(r.output);
     CHECK(r.code == 0);
     CHECK_THAT(r.output, ContainsSubstring("pipeline: loaded SD 1.x"));
@@ -112,7 +111,7 @@ TEST_CASE("sfumato-cli bench --stage pipeline: the tiny conformance checkpoint, 
 
 TEST_CASE("sfumato-cli bench --stage load: the embedded fp16 model, into fp16 and into fp32", "[unit][bench]") {
     const fs::path model = fs::path(SFUMATO_SOURCE_DIR) / "resources" / "models" / "sfumato-shapes.safetensors";
-    auto r = run_program(SFUMATO_CLI_EXE, "bench --stage load --device cpu --model '" + model.string() + "'");
+    auto r = run_cli("bench --stage load --device cpu --model '" + model.string() + "'");
     INFO(r.output);
     CHECK(r.code == 0);
     CHECK_THAT(r.output, ContainsSubstring("page cache warm"));
