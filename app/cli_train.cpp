@@ -39,11 +39,13 @@ int cmd_train(const Args& args) {
                   << "  --mismatch-below T  (default " << d.mismatch_below << ")\n"
                   << "  --dataset N         pictures encoded once for the UNet stage (default " << d.dataset_size
                   << ")\n"
+                  << "  --size N            side of the training pictures, a multiple of 32 in [64, 512]; also the\n"
+                     "                      model's default size (default " << d.image_size << ")\n"
                   << "  --seed N            (default " << d.seed << ")   --device cpu|cuda|cuda:N (default cpu)\n";
         return 0;
     }
     args.allow_only({"output", "work-dir", "reuse-vae", "vae-steps", "vae-batch", "steps", "batch", "lr", "vae-lr", "vae-fg-share", "seed",
-                     "device", "dataset", "verbose", "init", "vae-decoder-only", "mismatch", "mismatch-below"});
+                     "device", "dataset", "verbose", "init", "vae-decoder-only", "mismatch", "mismatch-below", "size"});
     train::TrainOptions o;
     o.output = args.get("output", "sfumato-shapes.safetensors");
     o.work_dir = args.get("work-dir", o.output.string() + ".train");
@@ -53,7 +55,7 @@ int cmd_train(const Args& args) {
     o.mismatch_probability = args.get_double("mismatch", o.mismatch_probability);
     o.mismatch_below = args.get_int("mismatch-below", o.mismatch_below);
     if (o.mismatch_probability < 0 || o.mismatch_probability > 1 || o.mismatch_below < 0 || o.mismatch_below > 1000) {
-        throw Error("--mismatch must be in [0, 1] and --mismatch-below in [0, 1000]");
+        throw UsageError("--mismatch must be in [0, 1] and --mismatch-below in [0, 1000]");
     }
     o.vae_steps = args.get_int("vae-steps", o.vae_steps);
     o.vae_batch = args.get_int("vae-batch", o.vae_batch);
@@ -63,13 +65,18 @@ int cmd_train(const Args& args) {
     o.vae_lr = args.get_double("vae-lr", o.vae_lr);
     o.vae_foreground_share = args.get_double("vae-fg-share", o.vae_foreground_share);
     if (o.vae_foreground_share < 0 || o.vae_foreground_share >= 1) {
-        throw Error("--vae-fg-share must be in [0, 1)");
+        throw UsageError("--vae-fg-share must be in [0, 1)");
     }
     o.seed = static_cast<uint64_t>(args.get_int("seed", static_cast<int>(o.seed)));
     o.device = args.get("device", "cpu");
     o.dataset_size = args.get_int("dataset", o.dataset_size);
+    o.image_size = args.get_int("size", o.image_size);
+    // The VAE downsamples 8x and the UNet twice more (2x each), so the side must divide by 32.
+    if (o.image_size < 64 || o.image_size > 512 || o.image_size % 32 != 0) {
+        throw UsageError("--size must be a multiple of 32 in [64, 512], got " + std::to_string(o.image_size));
+    }
     if (o.steps < 1 || o.batch < 1 || o.vae_steps < 0) {
-        throw Error("--steps and --batch must be positive, --vae-steps not negative");
+        throw UsageError("--steps and --batch must be positive, --vae-steps not negative");
     }
     const bool tty = ::isatty(STDERR_FILENO);
     const auto start = std::chrono::steady_clock::now();

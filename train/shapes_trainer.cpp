@@ -295,7 +295,7 @@ TrainReport train_shapes(const TrainOptions& o) {
         double smooth = 0;
         for (int step = vae_done; step < o.vae_steps; ++step) {
             set_lr(opt, lr_at(step, o.vae_steps, o.vae_lr));
-            auto [x, scenes] = render_batch(o.vae_batch, arch.image_size, rng);
+            auto [x, scenes] = render_batch(o.vae_batch, o.image_size, rng);
             x = x.to(device);
             auto post = [&] {
                 std::optional<torch::NoGradGuard> frozen;
@@ -329,7 +329,7 @@ TrainReport train_shapes(const TrainOptions& o) {
             }
             if (vae_done % o.save_every == 0) {
                 save_state(nullptr, nullptr);
-                auto q = vae_quality(vae_model, device, arch.image_size, std::max(1, o.vae_eval_count / 2));
+                auto q = vae_quality(vae_model, device, o.image_size, std::max(1, o.vae_eval_count / 2));
                 log_info("VAE step " + std::to_string(vae_done) + ": round trip " + std::to_string(q.psnr) +
                          " dB, detector reads back " + std::to_string(q.detected * 100) + "% of the scenes");
             }
@@ -338,7 +338,7 @@ TrainReport train_shapes(const TrainOptions& o) {
         save_state(nullptr, nullptr);
     }
     vae_model->eval();
-    report.vae = vae_quality(vae_model, device, arch.image_size, std::max(1, o.vae_eval_count));
+    report.vae = vae_quality(vae_model, device, o.image_size, std::max(1, o.vae_eval_count));
     log_info("VAE: round trip " + std::to_string(report.vae.psnr) + " dB, detector reads back " +
              std::to_string(report.vae.detected * 100) + "% of " + std::to_string(o.vae_eval_count) +
              " held-out scenes");
@@ -354,12 +354,12 @@ TrainReport train_shapes(const TrainOptions& o) {
         std::mt19937 data_rng(static_cast<uint32_t>(o.seed) + 1000);
         for (int done = 0; done < o.dataset_size; done += 256) {
             int n = std::min(256, o.dataset_size - done);
-            auto [x, s] = render_batch(n, arch.image_size, data_rng);
+            auto [x, s] = render_batch(n, o.image_size, data_rng);
             chunks.push_back(vae_model->encode(x.to(device)).mean);
             scenes.insert(scenes.end(), s.begin(), s.end());
         }
     }
-    auto latents = torch::cat(chunks);  // [N, 4, 8, 8]
+    auto latents = torch::cat(chunks);  // [N, 4, S/8, S/8]
     // A continued model keeps its latent space, and so its scale, unless its encoder was trained again.
     const bool same_latents = init_scale && (o.vae_steps == 0 || o.vae_decoder_only);
     const double scale = same_latents ? *init_scale : 1.0 / latents.std().item<double>();
@@ -412,7 +412,7 @@ TrainReport train_shapes(const TrainOptions& o) {
             {"sfumato.latent_scale", scale_text},
             {"sfumato.text_heads", std::to_string(arch.text.heads)},
             {"sfumato.prediction", "eps"},
-            {"sfumato.default_size", "64"},
+            {"sfumato.default_size", std::to_string(o.image_size)},
             {kNormGroupsKey, std::to_string(arch.norm_groups)},
             {"sfumato.train.vae_steps", std::to_string(vae_done)},
             {"sfumato.train.steps", std::to_string(unet_done)},

@@ -14,12 +14,12 @@
 
 namespace sf::train {
 
-/// The embedded model's architecture (64x64 pictures, 8x8x4 latents).
+/// The embedded model's architecture. Every module is convolutional or attends over positions, so the picture side
+/// is not part of it: it is `TrainOptions::image_size`.
 struct ShapesArchitecture {
     vae::VAEConfig vae;
     TextConfig text;
     unet::UNetConfig unet;
-    int image_size = 64;
     int64_t norm_groups = 8;  ///< GroupNorm groups in UNet and VAE: SD's 4 channels per group at 32 channels
 };
 ShapesArchitecture shapes_architecture(int vocab_size);
@@ -46,6 +46,8 @@ struct TrainOptions {
     /// `caption_scene`). 0: every caption describes its own picture.
     double mismatch_probability = 0;
     int mismatch_below = 400;
+    /// Side of the training pictures (the shipped model's 64: 8x8 latents); also the model's default size.
+    int image_size = 64;
     int dataset_size = 8000;        ///< pictures rendered and encoded once for the UNet stage
     int save_every = 500;
     int vae_eval_count = 256;        ///< held-out pictures for the VAE quality check (half at each checkpoint)

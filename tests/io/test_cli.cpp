@@ -140,6 +140,15 @@ TEST_CASE("sfumato-cli: bad usage exits 2 with a clear message", "[unit]") {
     r = run_cli("train --help");
     CHECK(r.code == 0);
     CHECK_THAT(r.output, ContainsSubstring("--vae-fg-share"));
+    CHECK_THAT(r.output, ContainsSubstring("--size"));
+    // The trainer's flag checks are usage errors too, and come before any training or file.
+    r = run_cli("train --size 60 --output " + (dir / "t.safetensors").string());
+    CHECK(r.code == 2);
+    CHECK_THAT(r.output, ContainsSubstring("--size must be a multiple of 32 in [64, 512], got 60"));
+    r = run_cli("train --mismatch 2 --output " + (dir / "t.safetensors").string());
+    CHECK(r.code == 2);
+    CHECK_THAT(r.output, ContainsSubstring("--mismatch"));
+    CHECK_FALSE(fs::exists(dir / "t.safetensors.train"));
     fs::remove_all(dir);
 }
 

@@ -116,12 +116,15 @@ TEST_CASE("trainer: --init continues a finished model, and a decoder-only VAE ru
     c.lr = 0;  // the UNet and text encoder must come out exactly as they went in
     c.mismatch_probability = 1;
     c.seed = 2;  // another dataset: the latent scale must still be the base's
+    c.image_size = 96;  // continued at another side, which becomes the model's default size
     sf::train::train_shapes(c);
 
     auto base = sf::SafetensorsFile::open(o.output);
     auto continued = sf::SafetensorsFile::open(c.output);
     CHECK(continued->metadata().at("sfumato.latent_scale") == base->metadata().at("sfumato.latent_scale"));
     CHECK(continued->metadata().at("sfumato.train.init") == "base.safetensors");
+    CHECK(base->metadata().at("sfumato.default_size") == "64");
+    CHECK(continued->metadata().at("sfumato.default_size") == "96");
     int encoder = 0, decoder_changed = 0;  // post_quant_conv belongs to the decoding side
     for (const auto& info : base->tensors()) {
         const std::string& name = info.name;
